@@ -1,0 +1,130 @@
+"""Run nbgrader's release → submit → autograde pipeline on a course root.
+
+Used by the tests and by instructors who want to check a lesson end to end:
+the source solutions must score full marks, the untouched release must score zero,
+and the release must contain no solution code and no hidden tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+GRADER_DIR = REPO / "grader"
+
+SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+HIDDEN_MARKERS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+
+
+def nbgrader(args: list[str], course_root: Path, timeout: float = 900) -> subprocess.CompletedProcess:
+    """Run the nbgrader CLI with the course config on ``course_root``; raise on failure."""
+    bindir = str(Path(sys.executable).parent)
+    env = dict(os.environ, EDGELAB_COURSE_ROOT=str(course_root),
+               PATH=bindir + os.pathsep + os.environ.get("PATH", ""))  # nbgrader runs alembic
+    proc = subprocess.run([str(Path(bindir) / "nbgrader"), *args], cwd=GRADER_DIR, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"nbgrader {' '.join(args)} failed ({proc.returncode}):\n"
+                           f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc
+
+
+def lesson_notebooks(lesson_dir: Path) -> list[Path]:
+    return sorted(p for p in lesson_dir.glob("*.ipynb") if not p.name.startswith("."))
+
+
+def _split_lines(notebook: Path) -> tuple[list[str], list[str], set[str]]:
+    """Solution lines, hidden-test lines and every other line of a source notebook
+    (stripped, non-blank; comment-only solution lines are left out)."""
+    solution: list[str] = []
+    hidden: list[str] = []
+    visible: set[str] = set()
+    for cell in json.loads(notebook.read_text())["cells"]:
+        region = None
+        for raw in "".join(cell["source"]).splitlines():
+            line = raw.strip()
+            if line in (SOLUTION_MARKERS[0], HIDDEN_MARKERS[0]):
+                region = line
+            elif line in (SOLUTION_MARKERS[1], HIDDEN_MARKERS[1]):
+                region = None
+            elif not line:
+                continue
+            elif region == SOLUTION_MARKERS[0]:
+                if not line.startswith("#"):
+                    solution.append(line)
+            elif region == HIDDEN_MARKERS[0]:
+                hidden.append(line)
+            else:
+                visible.add(line)
+    return solution, hidden, visible
+
+
+def leaks(source: Path, release: Path) -> list[str]:
+    """Markers, solution lines or hidden-test lines of ``source`` found in ``release``.
+
+    A line counts as leaked only if it does not also stand in the visible part of the
+    source (a bare ``try:`` in a visible test is no leak)."""
+    released = {line.strip() for cell in json.loads(release.read_text())["cells"]
+                for line in "".join(cell["source"]).splitlines()}
+    text = release.read_text()
+    solution, hidden, visible = _split_lines(source)
+    found = [f"marker {m}" for m in SOLUTION_MARKERS + HIDDEN_MARKERS if m in text]
+    found += [f"solution: {line}" for line in solution if line in released and line not in visible]
+    found += [f"hidden test: {line}" for line in hidden if line in released and line not in visible]
+    return found
+
+
+def secret_lines(source: Path) -> tuple[list[str], list[str]]:
+    """The solution and hidden-test lines of a source notebook that are not also visible."""
+    solution, hidden, visible = _split_lines(source)
+    return ([line for line in solution if line not in visible],
+            [line for line in hidden if line not in visible])
+
+
+@dataclass
+class PipelineResult:
+    """Scores per student and grade id, and any leaks found in the release."""
+
+    scores: dict[str, dict[str, float]]
+    max_scores: dict[str, float]
+    leaks: dict[str, list[str]]
+    release_dir: Path
+
+
+def run_pipeline(lesson: str, workdir: Path) -> PipelineResult:
+    """Release ``lesson`` into a fresh course root under ``workdir``, submit the source
+    solutions as student ``solutions`` and the untouched release as ``untouched``,
+    autograde both and return the scores from the gradebook."""
+    from nbgrader.api import Gradebook
+
+    root = Path(workdir)
+    src = root / "lessons" / lesson
+    shutil.copytree(REPO / "lessons" / lesson, src)
+    nbgrader(["generate_assignment", lesson, "--force"], root)
+    release = root / "release" / lesson
+    found = {nb.name: leaks(nb, release / nb.name) for nb in lesson_notebooks(src)}
+
+    for student, folder in (("solutions", src), ("untouched", release)):
+        dest = root / "submitted" / student / lesson
+        shutil.copytree(folder, dest)
+    nbgrader(["autograde", lesson, "--create", "--force"], root)
+
+    scores: dict[str, dict[str, float]] = {}
+    max_scores: dict[str, float] = {}
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        assignment = gb.find_assignment(lesson)
+        for notebook in assignment.notebooks:
+            for cell in notebook.grade_cells:
+                max_scores[cell.name] = cell.max_score
+        for student in ("solutions", "untouched"):
+            submission = gb.find_submission(lesson, student)
+            for nb in submission.notebooks:
+                for grade in nb.grades:
+                    scores.setdefault(student, {})[grade.name] = grade.score
+    return PipelineResult(scores=scores, max_scores=max_scores, leaks=found, release_dir=release)
