@@ -11,7 +11,7 @@ ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: course setup test test-fast bench release lint lock doctor clean
+.PHONY: course setup test test-fast bench release demo lint lock doctor clean
 
 ## Create .venv with the course and test tools, pinned by constraints.txt.
 $(STAMP): pyproject.toml constraints.txt
@@ -43,6 +43,11 @@ test-fast: $(STAMP)
 ## Benchmarks: ratios measured side by side in one run.
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+## Serve the Voila demo gallery on 127.0.0.1 (DEMO_PORT, default 8866).
+DEMO_PORT ?= 8866
+demo: $(STAMP)
+	$(BIN)/python demos/serve.py --port $(DEMO_PORT)
 
 ## Student versions of every lesson, in release/.
 release: $(STAMP)

@@ -11,17 +11,20 @@ import ipywidgets as w
 
 from edgelab import tiers
 
+# Long descriptions ("deadline (ms)") are shown whole instead of cut to "deadline (...".
+WIDE = {"description_width": "initial"}
+
 
 def tier_explorer() -> w.VBox:
     """Controls for :func:`edgelab.tiers.place` and the placement it suggests."""
     budget = w.FloatLogSlider(value=100, base=10, min=0, max=4, step=0.05,
-                              description="deadline (ms)", readout_format=".0f")
-    connectivity = w.Dropdown(options=tiers.CONNECTIVITY, value="always", description="network")
-    power = w.Dropdown(options=tiers.POWER, value="mains", description="power")
+                              description="deadline (ms)", readout_format=".0f", style=WIDE)
+    connectivity = w.Dropdown(options=tiers.CONNECTIVITY, value="always", description="network", style=WIDE)
+    power = w.Dropdown(options=tiers.POWER, value="mains", description="power", style=WIDE)
     private = w.Checkbox(value=False, description="raw data must stay on site")
     heavy = w.Checkbox(value=False, description="model needs a server")
-    raw = w.FloatSlider(value=0.1, min=0, max=50, step=0.1, description="sensor Mbit/s")
-    uplink = w.FloatSlider(value=10, min=0.1, max=100, step=0.1, description="uplink Mbit/s")
+    raw = w.FloatSlider(value=0.1, min=0, max=50, step=0.1, description="sensor Mbit/s", style=WIDE)
+    uplink = w.FloatSlider(value=10, min=0.1, max=100, step=0.1, description="uplink Mbit/s", style=WIDE)
     result = w.HTML()
 
     def update(*_: object) -> None:
