@@ -1,0 +1,67 @@
+"""Committed notebooks are clean, valid, and follow the lesson skeleton."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted(str(p.relative_to(REPO)) for p in [*REPO.glob("lessons/*/*.ipynb"), *REPO.glob("demos/*.ipynb")])
+LESSONS = sorted(str(p.relative_to(REPO)) for p in REPO.glob("lessons/*/*.ipynb"))
+
+
+def cells(path: str) -> list[dict]:
+    return json.loads((REPO / path).read_text())["cells"]
+
+
+def text(cell: dict) -> str:
+    return "".join(cell["source"])
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS)
+def test_valid_and_without_outputs(path: str) -> None:
+    """The notebook validates against nbformat and has no outputs or execution counts."""
+    nbformat.validate(nbformat.read(REPO / path, as_version=4))
+    for cell in cells(path):
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [] and cell["execution_count"] is None, path
+
+
+@pytest.mark.parametrize("path", LESSONS)
+def test_lesson_skeleton(path: str) -> None:
+    """Objectives first; an explorer widget (after lesson 00); a summary; sources last."""
+    markdown = [text(c) for c in cells(path) if c["cell_type"] == "markdown"]
+    assert re.search(r"objectives|in this lesson you will", markdown[0], re.I), "objectives first"
+    headings = "\n".join(line for m in markdown for line in m.splitlines() if line.startswith("#"))
+    assert re.search(r"^##.*summary", headings, re.I | re.M), "a Summary section"
+    assert re.search(r"^##.*sources", headings, re.I | re.M), "a Sources section"
+    assert "http" in markdown[-1], "the sources section links its sources"
+    if "00-welcome" not in path:
+        code = "\n".join(text(c) for c in cells(path) if c["cell_type"] == "code")
+        assert re.search(r"edgelab\.widgets|_explorer\(", code), "an interactive explorer"
+        assert re.search(r"^##.*(explore|explorer)", headings, re.I | re.M), "an Explore section"
+        assert re.search(r"^##.*quiz", headings, re.I | re.M), "a Quiz section"
+
+
+@pytest.mark.parametrize("path", LESSONS)
+def test_graded_cells_are_named_and_documented(path: str) -> None:
+    """Grade ids are unique and descriptive; test cells start with a docstring and have points."""
+    seen = set()
+    for cell in cells(path):
+        meta = cell.get("metadata", {}).get("nbgrader")
+        if not meta:
+            continue
+        grade_id = meta["grade_id"]
+        assert grade_id not in seen and re.fullmatch(r"[a-z][a-z0-9_]{3,}", grade_id), grade_id
+        seen.add(grade_id)
+        if meta.get("grade") and not meta.get("solution"):
+            assert meta.get("points", 0) > 0, grade_id
+            tree = ast.parse(text(cell).replace("### BEGIN HIDDEN TESTS", "").replace(
+                "### END HIDDEN TESTS", ""))
+            assert ast.get_docstring(tree), f"{grade_id}: start the test cell with a one-line docstring"
+            assert "### BEGIN HIDDEN TESTS" in text(cell), f"{grade_id}: hidden tests decide the grade"
