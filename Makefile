@@ -46,12 +46,16 @@ bench: $(STAMP)
 
 ## Serve the Voila demo gallery on 127.0.0.1 (DEMO_PORT, default 8866).
 DEMO_PORT ?= 8866
-demo: $(STAMP)
+demo: $(STAMP) build/demo/manifest.json
 	$(BIN)/python demos/serve.py --port $(DEMO_PORT)
 
-## Student versions of every lesson, in release/.
+## The quantization demo's models: trained and converted once with TensorFlow (build output).
+build/demo/manifest.json: $(STAMP) edgelab/models.py edgelab/convert.py edgelab/datasets.py
+	$(BIN)/python -m edgelab.artifacts build/demo
+
+## Student versions of every lesson, in release/, validated (source passes, release fails, no leaks).
 release: $(STAMP)
-	cd grader && $(CURDIR)/$(BIN)/nbgrader generate_assignment --all --force
+	$(BIN)/python -m grader release
 
 doctor: $(STAMP)
 	$(BIN)/edgelab doctor

@@ -35,8 +35,10 @@ def main() -> int:
         nb = new_notebook(cells=[new_code_cell("import ipywidgets\nipywidgets.IntSlider()")])
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         nbformat.write(nb, served / TRIVIAL)
-        pages = [TRIVIAL] + sorted(p.name for p in (REPO / "demos").glob("*.ipynb") if p.name != "index.ipynb")
+        demos = (REPO / "demos").glob("*.ipynb")
+        pages = [TRIVIAL] + sorted(p.name for p in demos if p.name != "index.ipynb")
         times: dict[str, list[float]] = {page: [] for page in pages}
+        # the quantization demo reads models built by `make demo` (python -m edgelab.artifacts build/demo)
         with voila_server(demos_dir=served) as url, chromium() as browser:
             time.sleep(REFILL_S)
             for _ in range(ROUNDS):

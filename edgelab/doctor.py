@@ -8,14 +8,13 @@ the exit status is non-zero when there is any.
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import platform
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
+from edgelab.runtime import _distribution_version as _version
 from edgelab.runtime import backend_status
 
 # Distribution names of the course stack, and whether the course needs them.
@@ -50,13 +49,6 @@ class Check:
     name: str
     value: str
     problem: str = ""
-
-
-def _version(dist: str) -> Optional[str]:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return None
 
 
 def _read_json(path: Path) -> dict:

@@ -14,3 +14,12 @@ class ModelError(EdgelabError, ValueError):
 
 class RuntimeMissingError(EdgelabError, ImportError):
     """No usable TFLite interpreter (LiteRT, tflite-runtime or TensorFlow) is installed."""
+
+
+class DeployError(EdgelabError, RuntimeError):
+    """A deployment to a device failed: the message names the device, the stage that failed,
+    and which release it serves now."""
+
+
+class ConversionError(EdgelabError, ValueError):
+    """A Keras model could not be converted to TFLite; the message says which variant and why."""

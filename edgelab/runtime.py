@@ -207,20 +207,46 @@ class LoadedModel:
         return self.interpreter.get_output_details()
 
 
+def validate_structure(data: bytes, label: str = "the model") -> bool:
+    """Check that a model's FlatBuffer parts refer to each other consistently (tensor, buffer
+    and op indices in range, sane shapes and quantization) before the C++ runtime sees it.
+
+    Needs LiteRT's schema module; returns False (not checked) where it is not installed,
+    True if the model passed. A bad model raises :class:`ModelError`."""
+    try:
+        from edgelab.flatbuffer import _schema as schema
+        from edgelab.flatbuffer import parse_model
+        schema()
+    except (ImportError, RuntimeMissingError):
+        return False
+    parse_model(data, label)
+    return True
+
+
 def load_interpreter(model: ModelSource, *, num_threads: Optional[int] = None,
-                     backend: Optional[str] = None) -> LoadedModel:
+                     backend: Optional[str] = None, validate: bool = True) -> LoadedModel:
     """Load a ``.tflite`` model (a path or its bytes) with the best available backend.
 
     ``num_threads`` (>= 1) is passed to the interpreter; ``backend`` forces one of
-    :data:`BACKEND_NAMES`. Any problem with the model raises :class:`ModelError`.
+    :data:`BACKEND_NAMES`. With ``validate`` (the default) the FlatBuffer's structure is
+    checked first (:func:`validate_structure`), so corrupted files are refused before they
+    reach the C++ runtime. Any problem with the model raises :class:`ModelError`.
     """
     if num_threads is not None and (not isinstance(num_threads, int) or num_threads < 1):
         raise ValueError(f"num_threads must be an integer >= 1 or None; got {num_threads!r}")
     data, label = read_model_bytes(model)
     chosen = find_backend(backend)
+    if validate:
+        validate_structure(data, label)
     try:
         interpreter = chosen.interpreter_class(model_content=data, num_threads=num_threads)
         interpreter.allocate_tensors()
+        interpreter.get_input_details()  # decodes names and quantization: can fail on corrupt files
+        interpreter.get_output_details()
     except (ValueError, RuntimeError) as exc:
         raise _explain_load_failure(exc, label, chosen, len(data)) from None
+    except Exception as exc:  # e.g. UnicodeDecodeError from a damaged tensor name
+        raise ModelError(f"{label} is truncated or corrupted ({len(data)} bytes; {chosen.name} says: "
+                         f"{type(exc).__name__}: {str(exc).strip()[:200]}). Copy or convert the model "
+                         "again.") from None
     return LoadedModel(interpreter=interpreter, backend=chosen, source=label, size_bytes=len(data))

@@ -22,12 +22,14 @@ SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 HIDDEN_MARKERS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 
 
-def nbgrader(args: list[str], course_root: Path, timeout: float = 900) -> subprocess.CompletedProcess:
-    """Run the nbgrader CLI with the course config on ``course_root``; raise on failure."""
+def nbgrader(args: list[str], course_root: Path, timeout: float = 900, cwd: Path | None = None,
+             env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run the nbgrader CLI with the course config on ``course_root``; raise on failure.
+    ``cwd`` (default grader/) is where nbgrader finds its ``nbgrader_config.py``."""
     bindir = str(Path(sys.executable).parent)
-    env = dict(os.environ, EDGELAB_COURSE_ROOT=str(course_root),
+    env = dict(os.environ, **(env or {}), EDGELAB_COURSE_ROOT=str(course_root),
                PATH=bindir + os.pathsep + os.environ.get("PATH", ""))  # nbgrader runs alembic
-    proc = subprocess.run([str(Path(bindir) / "nbgrader"), *args], cwd=GRADER_DIR, env=env,
+    proc = subprocess.run([str(Path(bindir) / "nbgrader"), *args], cwd=cwd or GRADER_DIR, env=env,
                           capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         raise RuntimeError(f"nbgrader {' '.join(args)} failed ({proc.returncode}):\n"

@@ -31,8 +31,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def voila_server(demos_dir: Path | None = None, preheat: bool = True) -> Iterator[str]:
-    """Start the demo gallery (demos/serve.py's command line) and yield its base URL."""
+def voila_server(demos_dir: Path | None = None, preheat: bool = True,
+                 env: dict | None = None) -> Iterator[str]:
+    """Start the demo gallery (demos/serve.py's command line) and yield its base URL;
+    ``env`` adds environment variables for Voila and its kernels."""
     sys.path.insert(0, str(REPO / "demos"))
     from serve import voila_argv
 
@@ -42,7 +44,7 @@ def voila_server(demos_dir: Path | None = None, preheat: bool = True) -> Iterato
         argv[3] = str(demos_dir)
     log = open(REPO / "build" / f"voila-{port}.log", "w") if (REPO / "build").is_dir() else subprocess.DEVNULL
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
-                            env=dict(os.environ, PYTHONPATH=str(REPO)), start_new_session=True)
+                            env=dict(os.environ, PYTHONPATH=str(REPO), **(env or {})), start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

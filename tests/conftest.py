@@ -81,3 +81,247 @@ def run_edgelab(python: Path, code: str, **kwargs) -> subprocess.CompletedProces
     env = dict(os.environ, PYTHONPATH=str(REPO))
     return subprocess.run([str(python), "-c", textwrap.dedent(code)], env=env, text=True,
                           capture_output=True, timeout=120, **kwargs)
+
+
+# --- A stand-in Raspberry Pi: real OpenSSH servers on loopback, user `pi`, a device venv. ---
+
+SSHD = Path("/usr/sbin/sshd")
+DEVICE_PYTHON = Path("/usr/bin/python3")  # the pi user cannot reach root's pyenv
+PI_HOME = Path("/home/pi")
+PI_VENV = PI_HOME / "edgelab-venv"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _pi_uid_gid() -> tuple[int, int]:
+    import pwd
+
+    entry = pwd.getpwnam("pi")
+    return entry.pw_uid, entry.pw_gid
+
+
+@pytest.fixture(scope="session")
+def pi_user() -> str:
+    """A non-root user `pi` that can log in with a key only (created if missing)."""
+    require(SSHD.exists(), "openssh-server (/usr/sbin/sshd)")
+    require(os.geteuid() == 0, "root (to create the `pi` user and start sshd)")
+    if subprocess.run(["id", "pi"], capture_output=True).returncode != 0:
+        subprocess.run(["useradd", "-m", "-s", "/bin/sh", "pi"], check=True)
+    subprocess.run(["usermod", "-p", "*", "pi"], check=True)  # unlocked for keys, no password
+    return "pi"
+
+
+def _run_as_pi(args: list[str], **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(["runuser", "-u", "pi", "--", *args], check=True, capture_output=True,
+                          text=True, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def pi_python(pi_user: str) -> Path:
+    """The device environment of `pi`: a venv with numpy and ai-edge-litert, no TensorFlow."""
+    require(DEVICE_PYTHON.exists(), "Debian python3 + python3-venv (the stand-in Pi's Python)")
+    python = PI_VENV / "bin" / "python"
+    probe = ["import numpy, ai_edge_litert.interpreter, importlib.util as u",
+             "assert u.find_spec('tensorflow') is None"]
+    if not (python.exists() and subprocess.run(
+            ["runuser", "-u", "pi", "--", str(python), "-c", "; ".join(probe)],
+            capture_output=True).returncode == 0):
+        subprocess.run(["rm", "-rf", str(PI_VENV)], check=True)
+        constraints = PI_HOME / ".edgelab-constraints.txt"  # the checkout may be unreadable to pi
+        constraints.write_bytes((REPO / "constraints.txt").read_bytes())
+        constraints.chmod(0o644)
+        _run_as_pi([str(DEVICE_PYTHON), "-m", "venv", str(PI_VENV)], timeout=120)
+        _run_as_pi([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                    "-c", str(constraints), "numpy", "ai-edge-litert"], timeout=600)
+    return python
+
+
+@pytest.fixture(scope="session")
+def pi_legacy_python(pi_user: str) -> Path:
+    """A venv of `pi` like an old 32-bit Pi OS install: numpy<2 and tflite-runtime 2.14."""
+    require(DEVICE_PYTHON.exists(), "Debian python3 + python3-venv (the stand-in Pi's Python)")
+    path = PI_HOME / "legacy-venv"
+    python = path / "bin" / "python"
+    if not (python.exists() and subprocess.run(
+            ["runuser", "-u", "pi", "--", str(python), "-c", "import tflite_runtime.interpreter"],
+            capture_output=True).returncode == 0):
+        subprocess.run(["rm", "-rf", str(path)], check=True)
+        _run_as_pi([str(DEVICE_PYTHON), "-m", "venv", str(path)], timeout=120)
+        _run_as_pi([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                    "numpy<2", "tflite-runtime==2.14.0"], timeout=600)
+    return python
+
+
+@pytest.fixture(scope="session")
+def pi_bare_python(pi_user: str) -> Path:
+    """A venv of `pi` without numpy or any TFLite runtime: a Pi nobody finished setting up."""
+    require(DEVICE_PYTHON.exists(), "Debian python3 + python3-venv (the stand-in Pi's Python)")
+    path = PI_HOME / "bare-venv"
+    if not (path / "bin" / "python").exists():
+        _run_as_pi([str(DEVICE_PYTHON), "-m", "venv", "--without-pip", str(path)], timeout=120)
+    return path / "bin" / "python"
+
+
+@pytest.fixture(scope="session")
+def client_keys(tmp_path_factory: pytest.TempPathFactory, pi_user: str) -> dict:
+    """Two client keys: `good` is in pi's authorized_keys, `wrong` is not."""
+    folder = tmp_path_factory.mktemp("client_keys")
+    for name in ("good", "wrong"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"edgelab-test-{name}",
+                        "-f", str(folder / name)], check=True)
+    ssh_dir = PI_HOME / ".ssh"
+    ssh_dir.mkdir(mode=0o700, exist_ok=True)
+    authorized = ssh_dir / "authorized_keys"
+    authorized.write_text((folder / "good.pub").read_text())
+    uid, gid = _pi_uid_gid()
+    for path in (ssh_dir, authorized):
+        os.chown(path, uid, gid)
+    authorized.chmod(0o600)
+    return {"good": folder / "good", "wrong": folder / "wrong"}
+
+
+class SshServer:
+    """One real sshd on 127.0.0.1 with its own host key and config (a stand-in Pi)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = _free_port()
+        self.host_key = folder / "ssh_host_ed25519_key"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.host_key)],
+                       check=True)
+        config = folder / "sshd_config"
+        config.write_text(textwrap.dedent(f"""\
+            Port {self.port}
+            ListenAddress 127.0.0.1
+            HostKey {self.host_key}
+            PidFile {folder / "sshd.pid"}
+            PasswordAuthentication no
+            KbdInteractiveAuthentication no
+            PubkeyAuthentication yes
+            UsePAM no
+            AllowUsers pi
+            MaxStartups 30
+            MaxSessions 30
+            """))
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation dir
+        self.process = subprocess.Popen([str(SSHD), "-D", "-e", "-f", str(config)],
+                                        stdout=subprocess.DEVNULL, stderr=open(folder / "sshd.log", "w"))
+        import socket
+        import time
+
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("sshd did not start: " + (folder / "sshd.log").read_text()) from None
+                time.sleep(0.02)
+
+    @property
+    def known_hosts_line(self) -> str:
+        key_type, key = Path(str(self.host_key) + ".pub").read_text().split()[:2]
+        return f"[127.0.0.1]:{self.port} {key_type} {key}\n"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def sshd_servers(tmp_path_factory: pytest.TempPathFactory, pi_user: str, client_keys: dict) -> list:
+    """Three real sshd instances (three stand-in Pis), and a known_hosts file trusting them."""
+    servers = [SshServer(tmp_path_factory.mktemp(f"sshd{i}")) for i in range(3)]
+    known_hosts = tmp_path_factory.mktemp("known_hosts") / "known_hosts"
+    known_hosts.write_text("".join(s.known_hosts_line for s in servers))
+    for server in servers:
+        server.known_hosts = known_hosts
+    yield servers
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def digits_variants(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The course's digits CNN trained once (seed 0) and converted to all four TFLite variants.
+
+    Training and conversion run in a subprocess (TensorFlow stays out of the test process);
+    returns the .keras path, the four .tflite paths, the test split and the Keras accuracy."""
+    out = tmp_path_factory.mktemp("digits")
+    script = textwrap.dedent(f"""
+        import json, time
+        import numpy as np
+        from edgelab import convert, datasets, models
+        start = time.perf_counter()
+        trained = models.train_digits_cnn(seed=0)
+        rep = datasets.representative_samples(trained.data.x_train, 200)
+        variants = convert.convert_all(trained.model, rep, name="digits")
+        paths = {{v: str(c.save({str(out)!r})) for v, c in variants.items()}}
+        trained.model.save({str(out / "digits.keras")!r})
+        np.savez({str(out / "data.npz")!r}, x_train=trained.data.x_train, y_train=trained.data.y_train,
+                 x_test=trained.data.x_test, y_test=trained.data.y_test, rep=rep)
+        json.dump({{"paths": paths, "keras_accuracy": trained.test_accuracy,
+                   "train_seconds": trained.train_seconds,
+                   "converter_paths": {{v: c.converter_path for v, c in variants.items()}},
+                   "seconds": time.perf_counter() - start}}, open({str(out / "meta.json")!r}, "w"))
+    """)
+    env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="3")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600,
+                          env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    import json
+
+    meta = json.loads((out / "meta.json").read_text())
+    data = np.load(out / "data.npz")
+    return {"dir": out, "keras": out / "digits.keras",
+            "paths": {v: Path(p) for v, p in meta["paths"].items()}, **{k: data[k] for k in data.files},
+            **{k: v for k, v in meta.items() if k != "paths"}}
+
+
+# --- grader: one class of honest and hostile submissions, autograded once in sandboxes. ---
+
+HIDDEN_FAIL = {"answer_runtime": 'answer_runtime = "b"\n',
+               "weights_megabytes": "def weights_megabytes(n_params, bits_per_weight):\n"
+                                    "    if n_params < 0:\n        raise ValueError('n_params')\n"
+                                    "    return n_params * bits_per_weight / 8 / 1e6\n"}
+
+
+@pytest.fixture(scope="session")
+def graded_class(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """00-welcome released in a private course root, a class with every kind of
+    submission (plus `hidden-fail`: passes the visible tests, fails a hidden one),
+    autograded with 2 sandboxed workers. Needs root and unshare (util-linux)."""
+    import shutil
+
+    import nbformat
+
+    require(os.geteuid() == 0 and shutil.which("unshare") is not None,
+            "root and unshare (util-linux) for the grader sandbox")
+    from grader.autograde import autograde
+    from grader.classgen import KINDS, Student, make_class
+    from grader.pipeline import nbgrader
+    from grader.sandbox import Limits
+
+    root = tmp_path_factory.mktemp("graded_class")
+    shutil.copytree(REPO / "lessons" / "00-welcome", root / "lessons" / "00-welcome")
+    nbgrader(["generate_assignment", "00-welcome", "--force"], root)
+    students = make_class("00-welcome", root, kinds=list(KINDS))
+    nb = nbformat.read(str(root / "release" / "00-welcome" / "welcome.ipynb"), as_version=4)
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if cell.metadata.get("nbgrader", {}).get("solution") and gid in HIDDEN_FAIL:
+            cell.source = HIDDEN_FAIL[gid]
+    (root / "submitted" / "hidden-fail" / "00-welcome").mkdir(parents=True)
+    nbformat.write(nb, str(root / "submitted" / "hidden-fail" / "00-welcome" / "welcome.ipynb"))
+    students.append(Student("hidden-fail", "hidden_fail", {"check_answer_runtime": 1.0,
+                                                           "check_weights_megabytes": 0.0}))
+    limits = Limits(wall_seconds=30, cell_seconds=10, cpu_seconds=30, memory_bytes=2 * 2**30)
+    result = autograde("00-welcome", root, workers=2, limits=limits)
+    return {"root": root, "students": students, "result": result, "limits": limits}

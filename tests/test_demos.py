@@ -15,13 +15,25 @@ DEMOS = sorted(p.name for p in (REPO / "demos").glob("*.ipynb") if p.name != GAL
 # For each demo: how a visitor changes a control, and the element whose text must change.
 INTERACTIONS = {
     "edge_tiers.ipynb": {"select": ("select >> nth=0", "none"), "watch": ".widget-html-content"},
+    "fleet_rollout.ipynb": {"slider": ("failure rate", "End"), "watch": ".edgelab-rollout-counts"},
+    "quantization_explorer.ipynb": {"select": ("select >> nth=0", "float32"), "watch": ".edgelab-estimate"},
+    "latency_explorer.ipynb": {"select": ("select >> nth=0", "geo-satellite"),
+                               "watch": ".edgelab-table"},
 }
 
 
 @pytest.fixture(scope="module")
-def gallery() -> str:
+def gallery(digits_variants: dict, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The demo gallery served by Voila, with the quantization demo's models prebuilt."""
     require(os.path.exists(CHROMIUM), "Debian chromium (/usr/bin/chromium)")
-    with voila_server() as url:
+    from edgelab import artifacts
+    from edgelab.convert import ConvertedModel
+
+    out = tmp_path_factory.mktemp("demo_artifacts")
+    variants = {v: ConvertedModel.load(p, name="digits") for v, p in digits_variants["paths"].items()}
+    artifacts.write_digits(out, variants, digits_variants["x_test"], digits_variants["y_test"],
+                           digits_variants["keras_accuracy"])
+    with voila_server(env={"EDGELAB_DEMO_ARTIFACTS": str(out)}) as url:
         yield url
 
 
@@ -66,6 +78,11 @@ def test_demo_renders_and_reacts(gallery: str, browser, demo: str) -> None:
     if "select" in spec:
         selector, value = spec["select"]
         page.locator(selector).select_option(value)
+    if "slider" in spec:  # move the slider's handle with the keyboard, as a visitor can
+        label, key = spec["slider"]
+        handle = page.locator(".widget-slider", has_text=label).locator(".noUi-handle").first
+        handle.click()
+        page.keyboard.press(key)
     page.wait_for_function(
         "([sel, old]) => document.querySelector(sel) && document.querySelector(sel).innerText !== old",
         arg=[spec["watch"], before], timeout=20_000)

@@ -11,7 +11,8 @@ import nbformat
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-NOTEBOOKS = sorted(str(p.relative_to(REPO)) for p in [*REPO.glob("lessons/*/*.ipynb"), *REPO.glob("demos/*.ipynb")])
+NOTEBOOKS = sorted(str(p.relative_to(REPO))
+                   for p in [*REPO.glob("lessons/*/*.ipynb"), *REPO.glob("demos/*.ipynb")])
 LESSONS = sorted(str(p.relative_to(REPO)) for p in REPO.glob("lessons/*/*.ipynb"))
 
 

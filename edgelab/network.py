@@ -1,0 +1,650 @@
+"""Network links and the cloud round trip: sourced link profiles and a seeded, vectorised simulator.
+
+A round trip to the cloud is the sum of: connection set-up (none on a reused connection,
+one RTT for a new TCP connection, two for new TCP + TLS 1.3), upload serialization
+(bytes / uplink bandwidth, with TCP slow start), propagation (one RTT drawn from the link's
+shifted log-normal), retransmission time-outs for lost packets, waiting in the cloud
+server's FIFO queue, the cloud's inference time, and download serialization. A request
+that arrives while the link is down either fails or waits for the link (``outage_policy``).
+
+Every random draw comes from one :class:`numpy.random.Generator` seeded by ``seed``: the
+same arguments give the same numbers, so graded answers are reproducible.
+
+>>> from edgelab import network
+>>> lte = network.link("4g-lte")
+>>> result = network.simulate_cloud(lte, payload_bytes=150_000, response_bytes=200,
+...                                 server_ms=5.0, n=10_000, seed=0)
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import math
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+
+import numpy as np
+
+from edgelab import _checks
+
+Z95 = 1.6448536269514722  # standard normal quantile at 0.95
+MSS_BYTES = 1448  # TCP payload per packet on a 1500-byte MTU with TCP timestamps
+HEADER_BYTES = 66  # Ethernet (14) + IPv4 (20) + TCP with timestamps (32) per packet
+INITIAL_WINDOW = 10  # segments, RFC 6928 (Linux default)
+RTO_MIN_MS = 200.0  # Linux TCP_RTO_MIN: a lost segment is resent after about SRTT + 200 ms
+SYN_RTO_MS = 1000.0  # RFC 6298: initial retransmission time-out for a lost SYN
+CONNECTIONS = ("reused", "new-tcp", "new-tls")
+OUTAGE_POLICIES = ("fail", "wait")
+MAX_N = 50_000_000
+
+
+@dataclass(frozen=True)
+class Radio:
+    """What the device's network interface spends: energy per bit, power while active, tail."""
+
+    name: str
+    up_nj_per_bit: float
+    down_nj_per_bit: float
+    active_mw: float
+    tail_mj: float
+    tail_s: float = 0.0
+    sources: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def tail_energy_mj(self, request_rate: Optional[float] = None) -> float:
+        """Tail energy charged to one request. After a transfer the radio stays in a
+        high-power tail for ``tail_s``; when requests come more often than that, the tail
+        is cut short by the next request, so each one pays only for the gap before it."""
+        if request_rate is None or self.tail_s <= 0:
+            return self.tail_mj
+        gap_s = 1.0 / _checks.number("request_rate", request_rate, inclusive=False)
+        return self.tail_mj * min(1.0, gap_s / self.tail_s)
+
+
+@dataclass(frozen=True)
+class Link:
+    """A network link profile. RTT is a shifted log-normal through ``rtt_min_ms`` (the shift),
+    ``rtt_median_ms`` and ``rtt_p95_ms``; ``loss`` is the per-packet drop probability in each
+    direction; outages are exponential with mean ``outage_mean_s`` and take a fraction
+    ``1 - availability`` of the time. ``sources`` says where each number comes from."""
+
+    name: str
+    description: str
+    rtt_min_ms: float
+    rtt_median_ms: float
+    rtt_p95_ms: float
+    uplink_mbps: float
+    downlink_mbps: float
+    loss: float = 0.0
+    duty_cycle: float = 1.0
+    availability: float = 1.0
+    outage_mean_s: float = 0.0
+    radio: Optional[Radio] = None
+    sources: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for name in ("rtt_min_ms", "rtt_median_ms", "rtt_p95_ms", "outage_mean_s"):
+            _checks.number(name, getattr(self, name))
+        for name in ("uplink_mbps", "downlink_mbps"):
+            _checks.number(name, getattr(self, name), inclusive=False)
+        _checks.number("loss", self.loss, maximum=0.5)
+        _checks.number("duty_cycle", self.duty_cycle, inclusive=False, maximum=1.0)
+        _checks.number("availability", self.availability, inclusive=False, maximum=1.0)
+        if not self.rtt_min_ms < self.rtt_median_ms < self.rtt_p95_ms:
+            raise ValueError("rtt_min_ms < rtt_median_ms < rtt_p95_ms must hold; got "
+                             f"{self.rtt_min_ms}, {self.rtt_median_ms}, {self.rtt_p95_ms}")
+        if self.availability < 1.0 and self.outage_mean_s <= 0:
+            raise ValueError("outage_mean_s must be > 0 when availability < 1; "
+                             f"got {self.outage_mean_s!r}")
+
+    @property
+    def rtt_lognormal(self) -> tuple[float, float, float]:
+        """``(shift_ms, mu, sigma)``: RTT = shift + exp(mu + sigma * N(0, 1)) in ms."""
+        body = self.rtt_median_ms - self.rtt_min_ms
+        sigma = math.log((self.rtt_p95_ms - self.rtt_min_ms) / body) / Z95
+        return self.rtt_min_ms, math.log(body), sigma
+
+    def sample_rtt(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` independent round-trip times in ms."""
+        shift, mu, sigma = self.rtt_lognormal
+        return shift + rng.lognormal(mu, sigma, size=n)
+
+    def scaled(self, factor: float) -> Link:
+        """The same link with every RTT figure multiplied by ``factor`` (bandwidth, loss and
+        outages unchanged): lets a real-link check run a slow profile in a short time."""
+        factor = _checks.number("factor", factor, inclusive=False)
+        return replace(self, name=f"{self.name}x{factor:g}", rtt_min_ms=self.rtt_min_ms * factor,
+                       rtt_median_ms=self.rtt_median_ms * factor, rtt_p95_ms=self.rtt_p95_ms * factor)
+
+    def with_(self, **changes: Any) -> Link:
+        """A copy with some fields changed (checked like the original)."""
+        return replace(self, **changes)
+
+
+@lru_cache(maxsize=1)
+def _data() -> Dict[str, Any]:
+    text = resources.files("edgelab").joinpath("data/links.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def radio(name: str) -> Radio:
+    """The radio (network interface) profile called ``name``."""
+    radios = _data()["radios"]
+    _checks.profile_name("radio", name, radios)
+    entry = radios[name]
+    return Radio(name=name, up_nj_per_bit=entry["up_nj_per_bit"], down_nj_per_bit=entry["down_nj_per_bit"],
+                 active_mw=entry["active_mw"], tail_mj=entry["tail_mj"], tail_s=entry.get("tail_s", 0.0),
+                 sources=dict(entry["sources"]))
+
+
+def links() -> List[str]:
+    """The names of the link profiles, e.g. ``"4g-lte"``."""
+    return list(_data()["links"])
+
+
+def link(name: str) -> Link:
+    """The sourced link profile called ``name`` (see :func:`links`)."""
+    profiles = _data()["links"]
+    _checks.profile_name("link", name, profiles)
+    entry = profiles[name]
+    rtt = entry["rtt_ms"]
+    return Link(name=name, description=entry["description"], rtt_min_ms=rtt["min"],
+                rtt_median_ms=rtt["median"], rtt_p95_ms=rtt["p95"], uplink_mbps=entry["uplink_mbps"],
+                downlink_mbps=entry["downlink_mbps"], loss=entry["loss"], duty_cycle=entry["duty_cycle"],
+                availability=entry["availability"], outage_mean_s=entry["outage_mean_s"],
+                radio=radio(entry["radio"]), sources=dict(entry["sources"]))
+
+
+def _as_link(value: Union[str, Link], name: str = "link") -> Link:
+    if isinstance(value, Link):
+        return value
+    if isinstance(value, str):
+        return link(value)
+    raise ValueError(f"{name} must be a Link or a link profile name ({', '.join(links())}); got {value!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Queueing
+
+
+def fifo_waits(arrivals: np.ndarray, services: np.ndarray, servers: int = 1) -> np.ndarray:
+    """Waiting time of each job in a first-come-first-served queue with ``servers`` identical
+    servers; ``arrivals`` sorted ascending, same units as ``services``.
+
+    One server: Lindley's recurrence W[k] = max(0, W[k-1] + S[k-1] - (A[k] - A[k-1])),
+    vectorised as a cumulative sum minus its running minimum. Several servers: the
+    Kiefer-Wolfowitz recurrence (each job takes the server that frees first), a heap loop.
+    """
+    arrivals = np.asarray(arrivals, dtype=float)
+    services = np.asarray(services, dtype=float)
+    n = arrivals.size
+    if n == 0:
+        return np.zeros(0)
+    if servers == 1:
+        steps = np.empty(n)
+        steps[0] = 0.0
+        np.subtract(services[:-1], np.diff(arrivals), out=steps[1:])
+        total = np.cumsum(steps)
+        return total - np.minimum(np.minimum.accumulate(total), 0.0)
+    free = [0.0] * servers
+    waits = [0.0] * n
+    for k, (a, s) in enumerate(zip(arrivals.tolist(), services.tolist())):
+        earliest = free[0]
+        if earliest > a:
+            waits[k] = earliest - a
+            heapq.heapreplace(free, earliest + s)
+        else:
+            heapq.heapreplace(free, a + s)
+    return np.asarray(waits)
+
+
+def _service_times(mean_ms: float, cv: float, n: int, rng: np.random.Generator) -> np.ndarray:
+    if cv == 0 or mean_ms == 0:
+        return np.full(n, mean_ms)
+    shape = 1.0 / (cv * cv)
+    return rng.gamma(shape, mean_ms / shape, size=n)
+
+
+def _check_stable(rate: float, mean_ms: float, servers: int, what: str) -> None:
+    capacity = servers * 1000.0 / mean_ms if mean_ms > 0 else math.inf
+    if rate >= capacity:
+        raise ValueError(f"request_rate {rate:g}/s is at or above the {what}'s capacity "
+                         f"({servers} server(s) x 1/{mean_ms:g} ms = {capacity:g}/s): the queue is "
+                         "unstable (it grows without bound); lower request_rate, add servers or "
+                         "use a faster model")
+
+
+@dataclass(frozen=True)
+class QueueResult:
+    """Per-job waiting and response (wait + service) times of a simulated queue, in ms."""
+
+    wait_ms: np.ndarray = field(repr=False)
+    response_ms: np.ndarray = field(repr=False)
+
+    @property
+    def mean_ms(self) -> float:
+        return float(self.response_ms.mean())
+
+    def percentile(self, q: float) -> float:
+        """The ``q``-th percentile (0-100) of response time, in ms."""
+        return float(np.percentile(self.response_ms, _checks.number("q", q, maximum=100)))
+
+
+def simulate_queue(request_rate: float, service_ms: float, n: int = 100_000, seed: Optional[int] = 0,
+                   servers: int = 1, service_cv: float = 1.0) -> QueueResult:
+    """A FIFO queue with Poisson arrivals at ``request_rate`` per second and gamma service times
+    (mean ``service_ms``, coefficient of variation ``service_cv``: 1 is exponential, i.e. M/M/c;
+    0 is constant, M/D/c). Raises ValueError if the queue is unstable."""
+    rate = _checks.number("request_rate", request_rate, inclusive=False)
+    mean = _checks.number("service_ms", service_ms, inclusive=False)
+    n = _checks.count("n", n, minimum=1, maximum=MAX_N)
+    servers = _checks.count("servers", servers, minimum=1, maximum=100_000)
+    cv = _checks.number("service_cv", service_cv, maximum=10)
+    _check_stable(rate, mean, servers, "server")
+    rng = np.random.default_rng(seed)
+    arrivals = np.cumsum(rng.exponential(1000.0 / rate, size=n))
+    services = _service_times(mean, cv, n, rng)
+    waits = fifo_waits(arrivals, services, servers)
+    return QueueResult(wait_ms=waits, response_ms=waits + services)
+
+
+# ---------------------------------------------------------------------------------------------
+# The round trip
+
+
+def _packets(nbytes: float) -> np.ndarray:
+    return np.maximum(1, np.ceil(np.asarray(nbytes, dtype=float) / MSS_BYTES))
+
+
+def wire_bytes(payload_bytes: float) -> float:
+    """Bytes on the wire for one message: the payload plus one TCP/IP/Ethernet header
+    (:data:`HEADER_BYTES`) per packet of at most :data:`MSS_BYTES` payload."""
+    payload = _checks.number("payload_bytes", payload_bytes)
+    return payload + float(_packets(payload)) * HEADER_BYTES
+
+
+def _serialization_ms(nbytes: float, mbps: float, duty_cycle: float) -> float:
+    wire = nbytes + float(_packets(nbytes)) * HEADER_BYTES
+    return wire * 8.0 / (mbps * 1e6 * duty_cycle) * 1000.0
+
+
+def _slow_start_rounds(nbytes: float, mbps: float, rtt_ms: float) -> int:
+    """Extra RTTs that TCP slow start waits before ``nbytes`` are all sent (initial window of
+    10 segments doubling each RTT, until the window covers the bandwidth-delay product).
+    Applies on reused connections too: Linux restarts slow start after an idle period."""
+    segments = float(_packets(nbytes))
+    rounds = math.ceil(math.log2(segments / INITIAL_WINDOW + 1))
+    bdp_segments = mbps * 1e6 / 8 * rtt_ms / 1000 / MSS_BYTES
+    rounds_to_bdp = max(0, math.ceil(math.log2(max(bdp_segments / INITIAL_WINDOW, 1.0))))
+    return max(0, min(rounds - 1, rounds_to_bdp))
+
+
+def _retransmit_ms(packets: int, ln: Link, rng: np.random.Generator, n: int) -> np.ndarray:
+    """Time lost to dropped data packets: a loss followed by 3 more packets is repaired by
+    fast retransmit (about one RTT); a loss among the last 3 waits for the retransmission
+    time-out (Linux: about SRTT + 200 ms)."""
+    tail = min(3, packets)
+    rto = RTO_MIN_MS + ln.rtt_median_ms
+    out = rng.binomial(tail, ln.loss, size=n) * rto
+    if packets > tail:
+        out += rng.binomial(packets - tail, ln.loss, size=n) * ln.rtt_median_ms
+    return out
+
+
+def _outage_waits(arrivals_ms: np.ndarray, ln: Link, rng: np.random.Generator) -> np.ndarray:
+    """For each arrival, how long until the link is up (0 when it is up). Up and down periods
+    alternate with exponential lengths; the link starts in its stationary state."""
+    n = arrivals_ms.size
+    if ln.availability >= 1.0 or n == 0:
+        return np.zeros(n)
+    down_mean = ln.outage_mean_s * 1000.0
+    up_mean = down_mean * ln.availability / (1.0 - ln.availability)
+    horizon = float(arrivals_ms[-1]) + 1.0
+    starts_down = rng.random() >= ln.availability
+    ups: list[np.ndarray] = []
+    downs: list[np.ndarray] = []
+    covered = 0.0
+    chunk = max(16, int(horizon / (up_mean + down_mean) * 1.2) + 16)
+    for _ in range(10_000):  # bounded: each chunk covers about 1.2x the horizon on average
+        up = rng.exponential(up_mean, size=chunk)
+        down = rng.exponential(down_mean, size=chunk)
+        ups.append(up)
+        downs.append(down)
+        covered += float(up.sum() + down.sum())
+        if covered > horizon:
+            break
+    up = np.concatenate(ups)
+    down = np.concatenate(downs)
+    if starts_down:
+        up[0] = 0.0
+    cycle_end = np.cumsum(up + down)
+    down_start = cycle_end - down
+    idx = np.searchsorted(cycle_end, arrivals_ms, side="right")
+    idx = np.minimum(idx, cycle_end.size - 1)
+    in_outage = arrivals_ms >= down_start[idx]
+    return np.where(in_outage, cycle_end[idx] - arrivals_ms, 0.0)
+
+
+@dataclass(frozen=True)
+class PathResult:
+    """Simulated requests along one path (cloud or edge). ``latency_ms`` is ``inf`` for a
+    request that failed (outage with policy "fail", or a model that cannot run there).
+    ``estimate`` is True when a latency comes from an estimate rather than a measurement."""
+
+    label: str
+    latency_ms: np.ndarray = field(repr=False)
+    bytes_sent: float
+    bytes_received: float
+    energy_mj: float
+    estimate: bool
+    components_ms: Mapping[str, float] = field(default_factory=dict)
+    note: str = ""
+
+    @property
+    def n(self) -> int:
+        return int(self.latency_ms.size)
+
+    @property
+    def failure_rate(self) -> float:
+        """Fraction of requests that never completed."""
+        return float(np.mean(~np.isfinite(self.latency_ms)))
+
+    def percentile(self, q: float) -> float:
+        """The ``q``-th percentile (0-100) of latency in ms (``inf`` if failures reach it)."""
+        q = _checks.number("q", q, maximum=100)
+        if np.all(np.isfinite(self.latency_ms)):
+            return float(np.percentile(self.latency_ms, q))
+        return float(np.percentile(self.latency_ms, q, method="inverted_cdf"))  # no inf - inf
+
+    def miss_rate(self, deadline_ms: float) -> float:
+        """Fraction of requests slower than ``deadline_ms`` (failures count as misses)."""
+        deadline = _checks.number("deadline_ms", deadline_ms, inclusive=False)
+        return float(np.mean(~(self.latency_ms <= deadline)))
+
+    def stats(self, deadline_ms: Optional[float] = None) -> Dict[str, Any]:
+        """The summary numbers of this path as a dict."""
+        finite = self.latency_ms[np.isfinite(self.latency_ms)]
+        out: Dict[str, Any] = {
+            "label": self.label,
+            "estimate": self.estimate,
+            "p50_ms": self.percentile(50), "p95_ms": self.percentile(95), "p99_ms": self.percentile(99),
+            "mean_ms": float(finite.mean()) if finite.size else math.inf,
+            "failure_rate": self.failure_rate,
+            "bytes_sent": self.bytes_sent, "bytes_received": self.bytes_received,
+            "energy_mj_per_request": self.energy_mj,
+        }
+        if deadline_ms is not None:
+            out["deadline_miss_rate"] = self.miss_rate(deadline_ms)
+        return out
+
+
+def round_trip(link: Union[str, Link], payload_bytes: float, response_bytes: float = 200, *,
+               server_ms: float = 0.0, connection: str = "reused") -> Dict[str, float]:
+    """The median round trip, component by component (ms), for one request on an idle server:
+    what a learner adds up by hand. ``total_ms`` is their sum (no loss, no outage)."""
+    ln = _as_link(link)
+    payload = _checks.number("payload_bytes", payload_bytes)
+    response = _checks.number("response_bytes", response_bytes)
+    server = _checks.number("server_ms", server_ms)
+    connection = _checks.choice("connection", connection, CONNECTIONS)
+    rtt = ln.rtt_median_ms
+    setup = float({"reused": 0, "new-tcp": 1, "new-tls": 2}[connection] * rtt)
+    parts = {
+        "setup_ms": setup,
+        "upload_ms": _serialization_ms(payload, ln.uplink_mbps, ln.duty_cycle)
+        + _slow_start_rounds(payload, ln.uplink_mbps, rtt) * rtt,
+        "propagation_ms": rtt,
+        "server_ms": server,
+        "download_ms": _serialization_ms(response, ln.downlink_mbps, ln.duty_cycle)
+        + _slow_start_rounds(response, ln.downlink_mbps, rtt) * rtt,
+    }
+    parts["total_ms"] = sum(parts.values())
+    return parts
+
+
+def simulate_cloud(link: Union[str, Link], payload_bytes: float, response_bytes: float = 200, *,
+                   server_ms: float, service_cv: float = 0.1, request_rate: float = 1.0,
+                   servers: int = 1, connection: str = "reused", outage_policy: str = "fail",
+                   n: int = 100_000, seed: Optional[int] = 0, estimate: bool = True,
+                   label: Optional[str] = None) -> PathResult:
+    """Simulate ``n`` requests sent to the cloud over ``link``.
+
+    Requests arrive as a Poisson stream at ``request_rate`` per second and are served first
+    come, first served by ``servers`` servers whose inference takes ``server_ms`` on average
+    (gamma, coefficient of variation ``service_cv``). ``connection`` is "reused" (keep-alive),
+    "new-tcp" (+1 RTT) or "new-tls" (+2 RTTs, TCP + TLS 1.3). A lost data packet costs a
+    retransmission time-out (SRTT + 200 ms, Linux; 1 s for a lost SYN). ``outage_policy``:
+    "fail" (the request fails) or "wait" (it waits until the link is back).
+    """
+    ln = _as_link(link)
+    payload = _checks.number("payload_bytes", payload_bytes)
+    response = _checks.number("response_bytes", response_bytes)
+    server = _checks.number("server_ms", server_ms)
+    cv = _checks.number("service_cv", service_cv, maximum=10)
+    rate = _checks.number("request_rate", request_rate, inclusive=False)
+    servers = _checks.count("servers", servers, minimum=1, maximum=100_000)
+    connection = _checks.choice("connection", connection, CONNECTIONS)
+    policy = _checks.choice("outage_policy", outage_policy, OUTAGE_POLICIES)
+    n = _checks.count("n", n, minimum=1, maximum=MAX_N)
+    _check_stable(rate, server, servers, "cloud server")
+    rng = np.random.default_rng(seed)
+
+    arrivals = np.cumsum(rng.exponential(1000.0 / rate, size=n))
+    outage = _outage_waits(arrivals, ln, rng)
+    failed = (outage > 0) if policy == "fail" else np.zeros(n, dtype=bool)
+    if policy == "fail":
+        outage = np.zeros(n)
+
+    rtt = ln.sample_rtt(n, rng)
+    handshakes = {"reused": 0, "new-tcp": 1, "new-tls": 2}[connection]
+    setup = np.zeros(n)
+    for _ in range(handshakes):
+        setup += ln.sample_rtt(n, rng)
+    up_ser = _serialization_ms(payload, ln.uplink_mbps, ln.duty_cycle)
+    down_ser = _serialization_ms(response, ln.downlink_mbps, ln.duty_cycle)
+    up_rounds = _slow_start_rounds(payload, ln.uplink_mbps, ln.rtt_median_ms)
+    down_rounds = _slow_start_rounds(response, ln.downlink_mbps, ln.rtt_median_ms)
+    up_packets = float(_packets(payload)) + (2 if connection == "new-tls" else 0)
+    down_packets = float(_packets(response)) + (2 if connection == "new-tls" else 0)
+
+    retx_up = np.zeros(n)
+    retx_down = np.zeros(n)
+    if ln.loss > 0:
+        retx_up = _retransmit_ms(int(up_packets), ln, rng, n)
+        retx_down = _retransmit_ms(int(down_packets), ln, rng, n)
+        if handshakes:  # a lost SYN or SYN-ACK waits for the 1 s initial time-out
+            retx_up += rng.binomial(2, ln.loss, size=n) * SYN_RTO_MS
+
+    to_server = outage + setup + up_ser + up_rounds * rtt + 0.5 * rtt + retx_up
+    at_server = arrivals + to_server
+    services = _service_times(server, cv, n, rng)
+    ok = ~failed
+    waits = np.zeros(n)
+    if ok.any():
+        order = np.flatnonzero(ok)[np.argsort(at_server[ok], kind="stable")]
+        waits[order] = fifo_waits(at_server[order], services[order], servers)
+    back = 0.5 * rtt + down_ser + down_rounds * rtt + retx_down
+    latency = to_server + waits + services + back
+    latency[failed] = np.inf
+
+    done = latency[ok]
+    radio_used = ln.radio
+    up_wire = payload + up_packets * HEADER_BYTES
+    down_wire = response + down_packets * HEADER_BYTES
+    energy = 0.0
+    if radio_used is not None and done.size:
+        energy = (up_wire * 8 * radio_used.up_nj_per_bit + down_wire * 8 * radio_used.down_nj_per_bit) * 1e-6
+        energy += radio_used.active_mw * float(done.mean()) / 1000.0 + radio_used.tail_energy_mj(rate)
+    components = {
+        "outage_wait_ms": float(outage[ok].mean()) if ok.any() else 0.0,
+        "setup_ms": float(setup.mean()), "upload_ms": up_ser + up_rounds * float(rtt.mean()),
+        "propagation_ms": float(rtt.mean()), "retransmit_ms": float((retx_up + retx_down).mean()),
+        "queue_ms": float(waits[ok].mean()) if ok.any() else 0.0, "server_ms": float(services.mean()),
+        "download_ms": down_ser + down_rounds * float(rtt.mean()),
+    }
+    return PathResult(label=label or f"cloud via {ln.name}", latency_ms=latency, bytes_sent=up_wire,
+                      bytes_received=down_wire, energy_mj=energy, estimate=estimate,
+                      components_ms=components)
+
+
+def simulate_edge(inference_ms: Union[float, Sequence[float], np.ndarray], *, request_rate: float = 1.0,
+                  service_cv: float = 0.05, power_w: float = 0.0, n: int = 100_000,
+                  seed: Optional[int] = 0, estimate: bool = True, label: str = "edge",
+                  note: str = "") -> PathResult:
+    """Simulate ``n`` requests answered on the device itself (one inference at a time, FIFO).
+
+    ``inference_ms`` is an estimate (a number: gamma jitter with ``service_cv`` around it) or
+    measured latencies (a sequence: resampled). Energy is ``power_w`` x inference time.
+    """
+    rate = _checks.number("request_rate", request_rate, inclusive=False)
+    cv = _checks.number("service_cv", service_cv, maximum=10)
+    power = _checks.number("power_w", power_w)
+    n = _checks.count("n", n, minimum=1, maximum=MAX_N)
+    rng = np.random.default_rng(seed)
+    if np.ndim(inference_ms) == 0:
+        mean = _checks.number("inference_ms", inference_ms)
+        services = None
+    else:
+        measured = np.asarray(inference_ms, dtype=float)
+        if measured.size == 0 or not np.all(np.isfinite(measured)) or np.any(measured < 0):
+            raise ValueError("inference_ms must be a number or a non-empty sequence of finite "
+                             "latencies ≥ 0 (ms)")
+        mean = float(measured.mean())
+        services = measured[rng.integers(0, measured.size, size=n)]
+    _check_stable(rate, mean, 1, "edge device")
+    arrivals = np.cumsum(rng.exponential(1000.0 / rate, size=n))
+    if services is None:
+        services = _service_times(mean, cv, n, rng)
+    waits = fifo_waits(arrivals, services, 1)
+    latency = waits + services
+    return PathResult(label=label, latency_ms=latency, bytes_sent=0.0, bytes_received=0.0,
+                      energy_mj=power * float(services.mean()), estimate=estimate,
+                      components_ms={"queue_ms": float(waits.mean()), "inference_ms": float(services.mean())},
+                      note=note)
+
+
+# ---------------------------------------------------------------------------------------------
+# Cloud vs edge
+
+
+@dataclass(frozen=True)
+class ComparisonResult:
+    """Cloud and edge results for the same workload, with the deadline they are judged by."""
+
+    cloud: PathResult
+    edge: PathResult
+    deadline_ms: Optional[float] = None
+
+    def summary(self, show: bool = True) -> Dict[str, Dict[str, Any]]:
+        """Print a table (p50/p95/p99, deadline misses, bytes sent, energy per request) and
+        return the same numbers as ``{"cloud": {...}, "edge": {...}}``."""
+        table = {"cloud": self.cloud.stats(self.deadline_ms), "edge": self.edge.stats(self.deadline_ms)}
+        if show:
+            print(self.format_table(table))
+        return table
+
+    def format_table(self, table: Optional[Dict[str, Dict[str, Any]]] = None) -> str:
+        """The summary as aligned text."""
+        table = table or {"cloud": self.cloud.stats(self.deadline_ms),
+                          "edge": self.edge.stats(self.deadline_ms)}
+        rows = [("", "cloud", "edge")]
+
+        def ms(v: float) -> str:
+            return "failed" if not math.isfinite(v) else f"{v:,.1f} ms"
+
+        for key, title in (("p50_ms", "p50"), ("p95_ms", "p95"), ("p99_ms", "p99")):
+            rows.append((title, ms(table["cloud"][key]), ms(table["edge"][key])))
+        cloud, edge = table["cloud"], table["edge"]
+        if self.deadline_ms is not None:
+            rows.append((f"missed {self.deadline_ms:g} ms deadline",
+                         f"{cloud['deadline_miss_rate']:.2%}", f"{edge['deadline_miss_rate']:.2%}"))
+        rows.append(("failed", f"{cloud['failure_rate']:.2%}", f"{edge['failure_rate']:.2%}"))
+        rows.append(("bytes sent / request", f"{table['cloud']['bytes_sent']:,.0f}",
+                     f"{table['edge']['bytes_sent']:,.0f}"))
+        rows.append(("energy / request", f"{table['cloud']['energy_mj_per_request']:,.1f} mJ (radio)",
+                     f"{table['edge']['energy_mj_per_request']:,.1f} mJ (compute)"))
+        rows.append(("latency is", "estimate" if self.cloud.estimate else "measured",
+                     "estimate" if self.edge.estimate else "measured"))
+        widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        lines = [f"{self.cloud.label}  vs  {self.edge.label}  ({self.cloud.n:,} requests each)"]
+        lines += ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+                  for r in rows]
+        if self.edge.note:
+            lines.append(f"edge: {self.edge.note}")
+        return "\n".join(lines)
+
+    def plot(self, ax: Any = None) -> Any:
+        """Latency CDFs of both paths (log time axis), with the deadline marked. Returns the axes."""
+        import matplotlib.pyplot as plt  # heavy: imported only when plotting
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(7, 4))
+        for path in (self.cloud, self.edge):
+            values = np.sort(path.latency_ms[np.isfinite(path.latency_ms)])
+            if values.size == 0:
+                continue
+            fraction = np.arange(1, values.size + 1) / path.n
+            ax.plot(values, fraction, label=f"{path.label}{' (estimate)' if path.estimate else ''}")
+        if self.deadline_ms is not None:
+            ax.axvline(self.deadline_ms, color="red", linestyle="--",
+                       label=f"deadline {self.deadline_ms:g} ms")
+        ax.set_xscale("log")
+        ax.set_xlabel("latency (ms)")
+        ax.set_ylabel("fraction of requests answered")
+        ax.set_ylim(0, 1.01)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(loc="best")
+        return ax
+
+
+def compare(payload_bytes: float, response_bytes: float = 200, *, link: Union[str, Link],
+            cloud: Any = "cloud-gpu-t4", edge: Any = "raspberry-pi-5", model: Any = None,
+            server_ms: Optional[float] = None, edge_ms: Union[None, float, Sequence[float]] = None,
+            n: int = 100_000, seed: Optional[int] = 0, deadline_ms: Optional[float] = None,
+            request_rate: float = 1.0, servers: int = 1, connection: str = "reused",
+            outage_policy: str = "fail") -> ComparisonResult:
+    """Cloud round trip vs local inference for the same requests.
+
+    ``cloud`` and ``edge`` are device profiles (or names, see :mod:`edgelab.devices`);
+    ``model`` is a :class:`~edgelab.stats.ModelStats` whose latency is estimated on each.
+    ``server_ms`` / ``edge_ms`` override the estimates with your own numbers; pass measured
+    latencies (e.g. from :func:`edgelab.devices.measure_latency`) as ``edge_ms`` to use a
+    measurement. A model that does not fit or cannot run on the edge device fails there
+    (the summary says why).
+    """
+    from edgelab import devices
+
+    if deadline_ms is not None:
+        deadline_ms = _checks.number("deadline_ms", deadline_ms, inclusive=False)
+    cloud_dev = devices.device(cloud) if isinstance(cloud, str) else cloud
+    edge_dev = devices.device(edge) if isinstance(edge, str) else edge
+    if (server_ms is None or edge_ms is None) and model is None:
+        raise ValueError("model must be a ModelStats when server_ms or edge_ms is not given")
+    cloud_estimate = True
+    if server_ms is None:
+        cloud_est = devices.estimate_latency(cloud_dev, model)
+        if not (cloud_est.fits and cloud_est.runs):
+            raise ValueError(f"cloud device {cloud_dev.name!r} cannot serve the model: {cloud_est.reason}")
+        server_ms = cloud_est.ms
+    cloud_result = simulate_cloud(link, payload_bytes, response_bytes, server_ms=server_ms,
+                                  request_rate=request_rate, servers=servers, connection=connection,
+                                  outage_policy=outage_policy, n=n, seed=seed, estimate=cloud_estimate,
+                                  label=f"cloud ({cloud_dev.name}) via {_as_link(link).name}")
+    edge_label = f"edge ({edge_dev.name})"
+    if edge_ms is None:
+        est = devices.estimate_latency(edge_dev, model)
+        if not (est.runs and est.fits):
+            edge_result = PathResult(label=edge_label, latency_ms=np.full(cloud_result.n, np.inf),
+                                     bytes_sent=0.0, bytes_received=0.0, energy_mj=0.0, estimate=True,
+                                     note=f"cannot run: {est.reason}")
+            return ComparisonResult(cloud_result, edge_result, deadline_ms)
+        edge_result = simulate_edge(est.ms, request_rate=request_rate, power_w=edge_dev.active_w,
+                                    n=n, seed=None if seed is None else seed + 1, estimate=True,
+                                    label=edge_label)
+    else:
+        edge_result = simulate_edge(edge_ms, request_rate=request_rate, power_w=edge_dev.active_w,
+                                    n=n, seed=None if seed is None else seed + 1,
+                                    estimate=np.ndim(edge_ms) == 0, label=edge_label)
+    return ComparisonResult(cloud_result, edge_result, deadline_ms)

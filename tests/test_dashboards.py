@@ -1,0 +1,59 @@
+"""edgelab.dashboards: the demo dashboards compute the right numbers and follow their controls."""
+
+from __future__ import annotations
+
+import math
+
+from edgelab import dashboards, network
+
+
+def test_latency_numbers_match_the_simulator() -> None:
+    """The dashboard's table is network.compare's summary for the same inputs."""
+    numbers = dashboards.latency_numbers(link="5g", payload_kb=50, request_rate=2, deadline_ms=100,
+                                         cloud="cloud-gpu-t4", edge="raspberry-pi-5",
+                                         model="mobilenet-v1-224-int8")
+    from edgelab import zoo
+
+    direct = network.compare(payload_bytes=50_000, response_bytes=200, link="5g", cloud="cloud-gpu-t4",
+                             edge="raspberry-pi-5", model=zoo.reference_model("mobilenet-v1-224-int8"),
+                             n=dashboards.SIM_REQUESTS, seed=0, deadline_ms=100, request_rate=2)
+    assert numbers["table"] == direct.summary(show=False)
+
+
+def test_crossover_is_where_the_cloud_median_passes_the_edge() -> None:
+    """Below the crossover payload the cloud's median round trip is faster than the edge's."""
+    numbers = dashboards.latency_numbers(link="ethernet-lan", payload_kb=1, request_rate=1, deadline_ms=100,
+                                         cloud="cloud-gpu-t4", edge="raspberry-pi-4",
+                                         model="mobilenet-v1-224-fp32")
+    cross = numbers["crossover_kb"]
+    edge_p50 = numbers["table"]["edge"]["p50_ms"]
+    assert cross is not None and cross > 0.1
+    from edgelab import devices, zoo
+
+    server = devices.estimate_latency("cloud-gpu-t4", zoo.reference_model("mobilenet-v1-224-fp32")).ms
+    below = network.round_trip("ethernet-lan", payload_bytes=cross * 1000 / 1.3, response_bytes=200,
+                               server_ms=server)["total_ms"]
+    at = network.round_trip("ethernet-lan", payload_bytes=cross * 1000, response_bytes=200,
+                            server_ms=server)["total_ms"]
+    assert below <= edge_p50 < at
+
+
+def test_latency_dashboard_follows_its_controls() -> None:
+    """Switching the link to geostationary satellite raises the cloud median above 500 ms."""
+    box = dashboards.latency_dashboard()
+    before = box.result["table"]["cloud"]["p50_ms"]
+    box.controls["link"].value = "geo-satellite"
+    after = box.result["table"]["cloud"]["p50_ms"]
+    assert after > 500 and after > before
+    box.controls["edge device"].value = "arduino-nano-33-ble-sense"
+    assert not math.isfinite(box.result["table"]["edge"]["p50_ms"])  # MobileNet does not fit
+
+
+def test_fleet_dashboard_follows_its_controls() -> None:
+    """A 100% failure rate stops the rollout at the canary; a longer outage queues more."""
+    box = dashboards.fleet_dashboard()
+    box.controls["failure rate"].value = 1.0
+    assert box.result["rollout"].stopped and len(box.result["rollout"].stages) == 1
+    peak = box.result["outbox"].queued.max()
+    box.controls["outage (hours)"].value = 30
+    assert box.result["outbox"].queued.max() > peak and box.result["outbox"].lost == 0

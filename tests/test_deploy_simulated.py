@@ -1,0 +1,60 @@
+"""edgelab.deploy.simulated_target: the same agent and workflow run locally, labelled simulated."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from edgelab import deploy
+from edgelab.bench import validate_report
+from edgelab.deploy.simulated import profile_scale
+
+
+def test_simulated_deploy_benchmark_predict(tiny_model, tmp_path) -> None:
+    """A simulated Pi deploys, predicts like Keras, and its report says simulated + the profile."""
+    sim = deploy.simulated_target("raspberry-pi-4", home=tmp_path / "pi4")
+    release = sim.deploy(tiny_model["path"])
+    assert os.readlink(tmp_path / "pi4" / "edgelab" / "current") == f"releases/{release.sha256}"
+    report = sim.benchmark(runs=30, warmup_runs=2)
+    assert validate_report(report) == []
+    assert report["device"]["simulated"] is True and report["device"]["profile"] == "raspberry-pi-4"
+    info = sim.info()
+    assert info["simulated"] and info["scale"] == pytest.approx(profile_scale("raspberry-pi-4"))
+    np.testing.assert_allclose(sim.predict(tiny_model["x"])[0], tiny_model["y"], rtol=1e-5, atol=1e-6)
+
+
+def test_simulated_timings_are_scaled(tiny_model, tmp_path) -> None:
+    """The same model on a 1000x slower profile reports latencies about 1000x larger."""
+    fast = deploy.simulated_target("raspberry-pi-5", scale=1.0, home=tmp_path / "fast")
+    slow = deploy.simulated_target("raspberry-pi-5", scale=1000.0, home=tmp_path / "slow")
+    p50 = [t.benchmark(tiny_model["path"], runs=200, warmup_runs=20)["latency_ms"]["p50"]
+           for t in (fast, slow)]
+    assert 100 < p50[1] / p50[0] < 10_000
+
+
+def test_simulated_bad_input(tmp_path) -> None:
+    """An unknown profile, a bad scale and a bad device Python fail clearly."""
+    with pytest.raises(ValueError, match="unknown device profile 'pi-9'"):
+        deploy.simulated_target("pi-9", home=tmp_path)
+    with pytest.raises(ValueError, match="profile must be a device profile name"):
+        deploy.simulated_target("../etc", home=tmp_path)
+    with pytest.raises(ValueError, match="scale must be a number from 0 to 10000"):
+        deploy.simulated_target("raspberry-pi-5", scale=-1, home=tmp_path)
+    with pytest.raises(ValueError, match="has no fp32 throughput"):
+        deploy.simulated_target("coral-usb-pi5", home=tmp_path)
+    sim = deploy.simulated_target("raspberry-pi-5", home=tmp_path, python=str(tmp_path / "no-python"))
+    with pytest.raises(deploy.DeployError, match="device's Python"):
+        sim.info()
+
+
+def test_rollback_without_previous_and_bad_inputs(tiny_model, tmp_path) -> None:
+    """Nothing to roll back to, and inputs of the wrong shape, are clear errors; the model keeps serving."""
+    sim = deploy.simulated_target("raspberry-pi-5", scale=1.0, home=tmp_path)
+    release = sim.deploy(tiny_model["path"])
+    with pytest.raises(deploy.DeployError, match="no previous release"):
+        sim.rollback()
+    with pytest.raises(deploy.DeployError, match=r"must have shape \(1, 64\) and dtype float32; got \(2, 3"):
+        sim.predict(np.zeros((2, 3), np.float32))
+    assert sim.status()["current"] == release.sha256

@@ -1,0 +1,64 @@
+"""grader.classgen: a class of honest and hostile submissions with exact expected scores."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+from grader.classgen import ATTACKS, KINDS, answer, build, class_kinds
+from grader.pipeline import REPO
+from grader.sandbox import imported_modules
+
+LESSONS = sorted(p for p in (REPO / "lessons").iterdir() if p.is_dir() and list(p.glob("*.ipynb")))
+
+
+def release_of(source):
+    """The student version, as nbgrader's ClearSolutions writes it (stub in solution cells)."""
+    nb = nbformat.from_dict(source)
+    nb = nbformat.reads(nbformat.writes(nb), as_version=4)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.source = "# YOUR CODE HERE\nraise NotImplementedError()"
+    return nb
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.name)
+def test_expectations_follow_the_notebook(lesson) -> None:
+    """Perfect gets every point, blank and attacks none, partial only its first sections."""
+    for path in lesson.glob("*.ipynb"):
+        source = nbformat.read(str(path), as_version=4)
+        release = release_of(source)
+        points = {c.metadata["nbgrader"]["grade_id"]: float(c.metadata["nbgrader"]["points"])
+                  for c in source.cells if c.metadata.get("nbgrader", {}).get("grade")
+                  and not c.metadata["nbgrader"].get("solution")}
+        assert build("perfect", source, release)[1] == points
+        assert set(build("blank", source, release)[1].values()) <= {0.0}
+        for kind in ATTACKS:
+            nb, expected = build(kind, source, release)
+            assert set(expected.values()) <= {0.0}
+            nbformat.validate(nb)
+        partial = build("partial", source, release, partial_k=1)[1]
+        assert 0 < sum(partial.values()) < sum(points.values()) or len(points) < 2
+
+
+def test_perfect_answers_are_the_solutions_without_markers() -> None:
+    """The perfect student's cells hold the source solutions, markers removed."""
+    assert answer("x = 1\n### BEGIN SOLUTION\ny = 2\n### END SOLUTION") == "x = 1\ny = 2"
+
+
+def test_class_covers_every_kind_and_rejects_bad_sizes() -> None:
+    """A class of 30 has every kind; size 0 is a ValueError naming the parameter."""
+    assert set(class_kinds(30)) == set(KINDS) and len(class_kinds(30)) == 30
+    with pytest.raises(ValueError, match="size"):
+        class_kinds(0)
+    with pytest.raises(ValueError, match="kind"):
+        source = nbformat.read(str(REPO / "lessons" / "00-welcome" / "welcome.ipynb"), as_version=4)
+        build("lazy", source, release_of(source))
+
+
+def test_monkeypatch_targets_the_modules_the_tests_import() -> None:
+    """The monkeypatching attack patches what the welcome lesson's tests import (math)."""
+    source = nbformat.read(str(REPO / "lessons" / "00-welcome" / "welcome.ipynb"), as_version=4)
+    assert "math" in imported_modules(source)
+    nb, _ = build("monkeypatch", source, release_of(source))
+    assert "'math'" in "".join(c.source for c in nb.cells)

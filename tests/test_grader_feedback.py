@@ -1,0 +1,67 @@
+"""grader.feedback: students learn which check failed and why, never the hidden test source."""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.feedback import RedactHiddenTests, hidden_regions
+from grader.pipeline import REPO, nbgrader, secret_lines
+
+WELCOME = REPO / "lessons" / "00-welcome" / "welcome.ipynb"
+
+
+def page_text(path: Path) -> str:
+    """What a student reads on a feedback page (tags stripped, entities decoded)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", path.read_text()))
+
+
+def leaked(text: str) -> list[str]:
+    _, hidden = secret_lines(WELCOME)
+    return [line for line in hidden if line in text]
+
+
+@pytest.mark.slow
+def test_plain_nbgrader_leaks_but_ours_does_not(graded_class: dict, tmp_path: Path) -> None:
+    """nbgrader 0.9.6's own feedback shows hidden tests (#917); `python -m grader feedback` does not."""
+    root = graded_class["root"]
+    plain = tmp_path / "plain"
+    shutil.copytree(root, plain, ignore=shutil.ignore_patterns("submitted"))
+    nbgrader(["generate_feedback", "00-welcome", "--force", "--student=hidden-fail"], plain)
+    assert leaked(page_text(plain / "feedback" / "hidden-fail" / "00-welcome" / "welcome.html"))
+
+    proc = subprocess.run([sys.executable, "-m", "grader", "--root", str(root), "feedback", "00-welcome"],
+                          cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    pages = sorted((root / "feedback").glob("*/00-welcome/welcome.html"))
+    assert len(pages) == len(graded_class["students"])
+    for page in pages:
+        assert not leaked(page_text(page)), page
+        assert "### BEGIN HIDDEN TESTS" not in page_text(page)
+
+    text = page_text(root / "feedback" / "hidden-fail" / "00-welcome" / "welcome.html")
+    assert "a hidden check failed" in text
+    assert "bits_per_weight=0 must raise ValueError" in text  # the test's own message: the why
+    assert "hidden tests (11 lines) are not shown" in text
+
+
+def test_redaction_masks_printed_hidden_lines_and_keeps_visible_context() -> None:
+    """A hidden line echoed by student code is masked; errors keep name, message and line."""
+    source = 'x = 1\n### BEGIN HIDDEN TESTS\nassert secret_function(42) == 1234\n### END HIDDEN TESTS'
+    cell = nbformat.v4.new_code_cell(source)
+    echo = nbformat.v4.new_output("stream", name="stdout", text="assert secret_function(42) == 1234")
+    error = nbformat.v4.new_output("error", ename="AssertionError", evalue="",
+                                   traceback=["Cell In[3], line 3", "----> 3 assert secret_function(42)"])
+    cell.outputs = [echo, error]
+    nb, _ = RedactHiddenTests().preprocess(nbformat.v4.new_notebook(cells=[cell]), {})
+    out = nb.cells[0]
+    assert "secret_function" not in out.source and "secret_function" not in str(out.outputs)
+    assert out.outputs[1].traceback[0].startswith("a hidden check failed (line 3")
+    assert hidden_regions(source) == ([(2, 4)], ["assert secret_function(42) == 1234"])
