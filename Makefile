@@ -33,7 +33,7 @@ course: $(STAMP)
 
 ## Set everything up and run the whole test suite.
 test: $(STAMP)
-	$(BIN)/ruff check edgelab tests bench grader nbgrader_config.py
+	$(BIN)/ruff check edgelab tests bench grader hub demos nbgrader_config.py
 	$(BIN)/python -m pytest -q
 
 ## The inner loop: everything but the slow tests.
@@ -61,7 +61,7 @@ doctor: $(STAMP)
 	$(BIN)/edgelab doctor
 
 lint: $(STAMP)
-	$(BIN)/ruff check edgelab tests bench grader nbgrader_config.py
+	$(BIN)/ruff check edgelab tests bench grader hub demos nbgrader_config.py
 
 ## Re-pin constraints.txt from the current .venv.
 lock: $(STAMP)

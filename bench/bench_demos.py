@@ -39,7 +39,8 @@ def main() -> int:
         pages = [TRIVIAL] + sorted(p.name for p in demos if p.name != "index.ipynb")
         times: dict[str, list[float]] = {page: [] for page in pages}
         # the quantization demo reads models built by `make demo` (python -m edgelab.artifacts build/demo)
-        with voila_server(demos_dir=served) as url, chromium() as browser:
+        env = {"EDGELAB_DEMO_ARTIFACTS": str(REPO / "build" / "demo")}
+        with voila_server(demos_dir=served, env=env) as url, chromium() as browser:
             time.sleep(REFILL_S)
             for _ in range(ROUNDS):
                 for page_name in pages:

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 DEMOS = Path(__file__).resolve().parent
+ARTIFACTS = DEMOS.parent / "build" / "demo"
 
 
 def voila_argv(port: int, ip: str = "127.0.0.1", preheat: bool = True) -> list[str]:
@@ -42,6 +43,8 @@ def main() -> None:
     parser.add_argument("--no-preheat", action="store_true", help="start kernels on each visit")
     args = parser.parse_args()
     argv = voila_argv(args.port, args.ip, preheat=not args.no_preheat)
+    # kernels run in demos/: tell the quantization demo where `make demo` built its models
+    os.environ.setdefault("EDGELAB_DEMO_ARTIFACTS", str(ARTIFACTS))
     print(f"Edge AI demos: http://{args.ip}:{args.port}/voila/render/index.ipynb", flush=True)
     os.execv(argv[0], argv)
 

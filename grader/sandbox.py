@@ -151,15 +151,25 @@ def _expose(libc: ctypes.CDLL, path: str) -> None:
             return
 
 
-def _private_tmp(libc: ctypes.CDLL, keep: list[str], size: int) -> None:
-    """Fresh, size-limited /tmp, /var/tmp and /dev/shm, with the ``keep`` folders bound back in."""
-    for top in ("/tmp", "/var/tmp", "/dev/shm"):
-        if not os.path.isdir(top):
+# Fresh, writable, size-limited: the only places a submission may write (besides its home).
+_PRIVATE_TOPS = ("/tmp", "/var/tmp", "/dev/shm")
+# Other projects' and users' files (another checkout of the course, instructors' homes): empty.
+_CLOSED_TOPS = ("/work", "/home", "/root", "/srv", "/mnt", "/media", "/opt")
+
+
+def _private_dirs(libc: ctypes.CDLL, keep: list[str], size: int) -> None:
+    """Cover the private and closed top-level folders with empty tmpfs mounts and bind the
+    ``keep`` folders (the Python installation, the submission's folder) back in."""
+    for top in _PRIVATE_TOPS + _CLOSED_TOPS:
+        if not os.path.isdir(top) or os.path.islink(top):
             continue
         inside = [(k, os.open(k, os.O_PATH)) for k in keep if k.startswith(top + "/")]
-        _mount(libc, "tmpfs", top, "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={size},mode=1777")
+        if top in _PRIVATE_TOPS:
+            _mount(libc, "tmpfs", top, "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={size},mode=1777")
+        else:
+            _mount(libc, "tmpfs", top, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=1m,mode=0755")
         for path, fd in inside:
-            os.makedirs(path, mode=0o711)
+            os.makedirs(path, mode=0o711, exist_ok=True)
             _mount(libc, f"/proc/self/fd/{fd}", path, None, _MS_BIND | _MS_REC, None)
             os.close(fd)
 
@@ -200,7 +210,7 @@ def boot(argv: list[str]) -> int:
             _hide(libc, path)
         for path in args.expose:
             _expose(libc, path)
-        _private_tmp(libc, args.keep, args.tmp_bytes)
+        _private_dirs(libc, args.keep, args.tmp_bytes)
     except OSError as exc:
         print(f"sandbox setup failed: {exc}", file=sys.stderr)
         return 98
@@ -267,6 +277,9 @@ def _wrap_command(cmd: list[str], uid: int, gid: int, cwd: Path, home: Path, hid
         boot_cmd += ["--hide", str(path)]
     for path in {sys.base_prefix, sys.prefix, str(Path(sys.executable).resolve().parent)}:
         boot_cmd += ["--expose", path]
+    # the Python installation survives the private /tmp and the closed /work, /root, /home...
+    for path in {sys.base_prefix, sys.prefix, str(Path(sys.executable).resolve().parent)}:
+        boot_cmd += ["--keep", path]
     for name, value in rlimits.items():
         boot_cmd += ["--limit", f"{name}={int(value)}"]
     return prefix + boot_cmd + ["--", *cmd]

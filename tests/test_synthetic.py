@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 
 import numpy as np
@@ -35,7 +36,15 @@ def test_conv_stack_runs_in_litert_and_is_seeded() -> None:
     assert y.shape == (1, 16, 16, 4) and np.all(np.isfinite(y)) and np.all(y >= 0)  # ReLU
     latencies = devices.measure_latency(data, runs=5, warmup=1, num_threads=1)
     assert latencies.shape == (5,) and np.all(latencies > 0)
-    assert "tensorflow" not in sys.modules
+
+
+def test_conv_stack_needs_no_tensorflow() -> None:
+    """Writing and running the model in a fresh interpreter never imports TensorFlow."""
+    code = ("import sys; from edgelab import synthetic, devices; "
+            "devices.measure_latency(synthetic.conv_stack(input_size=16, channels=4, layers=2), runs=2); "
+            "print('tensorflow' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip().splitlines()[-1] == "False"
 
 
 @pytest.mark.parametrize("kwargs", [{"input_size": 2}, {"channels": 0}, {"layers": 100},

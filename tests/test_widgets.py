@@ -66,3 +66,76 @@ def test_device_explorer_follows_its_controls() -> None:
     assert "pick: raspberry-pi-5" in box.result.value
     controls(box)["max cost ($)"].value = 20
     assert "pick: none" in box.result.value
+
+
+def test_report_explorer_follows_its_controls(tiny_model) -> None:
+    """A report of the model passes a generous budget and fails a floor above its accuracy."""
+    from edgelab import bench
+    from edgelab.runtime import load_interpreter
+    from edgelab.widgets import report_explorer
+
+    path = tiny_model["path"]
+    report = bench.run_benchmark(load_interpreter(path).interpreter, model_name=path.name,
+                                 model_bytes=path.read_bytes(), warmup_runs=1, runs=10, accuracy=0.92)
+    box = report_explorer(report, path)
+    assert box.result.value.startswith("<pre") and "PASS" in box.result.value and box.check.ok
+    controls(box)["min accuracy"].value = 0.95
+    assert "FAIL" in box.result.value and "below the required 0.950" in box.result.value
+    controls(box)["min accuracy"].value = 0.9
+    controls(box)["max p50 (ms)"].value = 0.001
+    assert "above the budget" in box.result.value and not box.check.ok
+
+
+def test_drift_explorer_follows_its_controls() -> None:
+    """An unchanged sensor is stable; raising its gain to 1.3 shows drift."""
+    from edgelab.widgets import drift_explorer
+
+    box = drift_explorer(n=600)
+    assert ": stable" in box.result.value
+    controls(box)["sensor gain"].value = 1.3
+    assert ": drift" in box.result.value and box.found["psi"] > 0.25
+
+
+def test_tflite_explorer_follows_its_controls() -> None:
+    """Picking a weight tensor of a real .tflite model shows it as a constant read by CONV_2D."""
+    from edgelab import synthetic
+    from edgelab.convert import ConvertedModel
+    from edgelab.widgets import tflite_explorer
+
+    data = synthetic.conv_stack(input_size=16, channels=8, layers=2, seed=0)
+    model = ConvertedModel.from_bytes(data)
+    box = tflite_explorer(data)
+    assert "model input" in box.result.value or "activation" in box.result.value
+    weight = next(t for t in model.info.tensors if t.is_constant and len(t.shape) == 4)
+    controls(box)["tensor"].value = weight.index
+    assert "constant" in box.result.value and "CONV_2D" in box.result.value
+    assert box.row["bytes"] == len(weight.data)
+
+
+def test_quantization_explorer_follows_its_controls() -> None:
+    """Fewer bits make a larger error; per-channel scales lower the error of uneven channels."""
+    import numpy as np
+
+    from edgelab.widgets import quantization_explorer
+
+    w8 = np.random.default_rng(0).normal(size=(32, 4)) * np.array([0.01, 0.1, 1.0, 10.0])
+    box = quantization_explorer(w8, name="kernel")
+    err8 = box.error.mse
+    assert "1 scale(s)" in box.result.value and "SQNR" in box.result.value
+    controls(box)["per channel (last axis)"].value = True
+    assert "4 scale(s)" in box.result.value and box.error.mse < err8
+    controls(box)["bits"].value = 4
+    assert box.error.sqnr_db < 40
+
+
+def test_pruning_explorer_follows_its_controls() -> None:
+    """Raising the sparsity zeroes more weights and shrinks the compressed size."""
+    import numpy as np
+
+    from edgelab.widgets import pruning_explorer
+
+    box = pruning_explorer(np.random.default_rng(0).normal(size=(50, 40)), name="dense")
+    before = box.stats
+    assert before["sparsity"] == 0.5 and "1,000 kept" in box.result.value
+    controls(box)["sparsity"].value = 0.9
+    assert box.stats["kept"] == 200 and box.stats["float32_compressed"] < before["float32_compressed"]

@@ -1,0 +1,9 @@
+"""nbgrader settings for instructors on the course hub: the course's own settings
+(grader/nbgrader_config.py: course id, lessons/ as the source folder, cell timeout), with
+the course root in the instructor's home (EDGELAB_COURSE_ROOT=~/edge-ai, set by the hub)."""
+
+import os
+
+c = get_config()  # noqa: F821 -- provided by traitlets when nbgrader loads this file
+
+load_subconfig(os.path.join(os.environ["EDGELAB_REPO"], "grader", "nbgrader_config.py"))  # noqa: F821
