@@ -2,8 +2,9 @@
 
 Voila's safe defaults are kept and made explicit: it binds to 127.0.0.1, shows no
 tracebacks to visitors, serves only the files its allow/deny lists permit, and runs
-notebooks, never arbitrary code from the visitor. Kernels are preheated so that a
-visitor gets a running demo instead of waiting for TensorFlow-free imports and setup.
+notebooks, never arbitrary code from the visitor. Each visit gets a fresh kernel; the demos
+import no TensorFlow, so a page is interactive in about 3-4 s (bench/bench_demos.py).
+``--preheat`` keeps pre-executed kernels instead.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ DEMOS = Path(__file__).resolve().parent
 ARTIFACTS = DEMOS.parent / "build" / "demo"
 
 
-def voila_argv(port: int, ip: str = "127.0.0.1", preheat: bool = True) -> list[str]:
+def voila_argv(port: int, ip: str = "127.0.0.1", preheat: bool = False) -> list[str]:
     """The Voila command line for the gallery."""
     argv = [
         sys.executable, "-m", "voila", str(DEMOS),
@@ -40,9 +41,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8866)
     parser.add_argument("--ip", default="127.0.0.1",
                         help="address to listen on (default 127.0.0.1: this machine only)")
-    parser.add_argument("--no-preheat", action="store_true", help="start kernels on each visit")
+    parser.add_argument("--preheat", action="store_true",
+                        help="keep a pre-executed kernel per demo (faster first paint; with several demos "
+                             "on 2 cores a visit was seen to hang while the pools refilled)")
     args = parser.parse_args()
-    argv = voila_argv(args.port, args.ip, preheat=not args.no_preheat)
+    argv = voila_argv(args.port, args.ip, preheat=args.preheat)
     # kernels run in demos/: tell the quantization demo where `make demo` built its models
     os.environ.setdefault("EDGELAB_DEMO_ARTIFACTS", str(ARTIFACTS))
     print(f"Edge AI demos: http://{args.ip}:{args.port}/voila/render/index.ipynb", flush=True)

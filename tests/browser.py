@@ -31,7 +31,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def voila_server(demos_dir: Path | None = None, preheat: bool = True,
+def voila_server(demos_dir: Path | None = None, preheat: bool = False,
                  env: dict | None = None) -> Iterator[str]:
     """Start the demo gallery (demos/serve.py's command line) and yield its base URL;
     ``env`` adds environment variables for Voila and its kernels."""
@@ -42,7 +42,8 @@ def voila_server(demos_dir: Path | None = None, preheat: bool = True,
     argv = voila_argv(port, preheat=preheat)
     if demos_dir is not None:
         argv[3] = str(demos_dir)
-    log = open(REPO / "build" / f"voila-{port}.log", "w") if (REPO / "build").is_dir() else subprocess.DEVNULL
+    (REPO / "build").mkdir(exist_ok=True)
+    log = open(REPO / "build" / f"voila-{port}.log", "w")
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
                             env=dict(os.environ, PYTHONPATH=str(REPO), **(env or {})), start_new_session=True)
     url = f"http://127.0.0.1:{port}"
