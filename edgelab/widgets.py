@@ -15,6 +15,21 @@ from edgelab import tiers
 WIDE = {"description_width": "initial"}
 
 
+def _wire(box: w.Box, controls: tuple, update: object, result: w.Widget) -> w.Box:
+    """Redraw on every change of ``controls``, draw once now, and expose ``result`` as
+    ``box.result`` for tests and callers that read the outcome."""
+    for control in controls:
+        control.observe(update, names="value")
+    update()
+    box.result = result
+    return box
+
+
+def _two_columns(controls: tuple, result: w.Widget) -> w.VBox:
+    """The controls in two columns (three on the left), the result below."""
+    return w.VBox([w.HBox([w.VBox(list(controls[:3])), w.VBox(list(controls[3:]))]), result])
+
+
 def tier_explorer() -> w.VBox:
     """Controls for :func:`edgelab.tiers.place` and the placement it suggests."""
     budget = w.FloatLogSlider(value=100, base=10, min=0, max=4, step=0.05,
@@ -37,12 +52,7 @@ def tier_explorer() -> w.VBox:
                         f"<ul>{items}</ul><i>{placement.tier.description}</i>")
 
     controls = (budget, connectivity, power, private, heavy, raw, uplink)
-    for control in controls:
-        control.observe(update, names="value")
-    update()
-    box = w.VBox([w.HBox([w.VBox(list(controls[:3])), w.VBox(list(controls[3:]))]), result])
-    box.result = result  # for tests and callers that read the outcome
-    return box
+    return _wire(_two_columns(controls, result), controls, update, result)
 
 
 def _pre(text: str) -> str:
@@ -79,12 +89,7 @@ def latency_explorer(n: int = 20_000) -> w.VBox:
         result.value = _pre(comparison.format_table() + f"\ncrossover on {link.value}: {verdict}")
 
     controls = (link, payload, server, edge, deadline)
-    for control in controls:
-        control.observe(update, names="value")
-    update()
-    box = w.VBox([w.HBox([w.VBox(list(controls[:3])), w.VBox(list(controls[3:]))]), result])
-    box.result = result  # for tests and callers that read the outcome
-    return box
+    return _wire(_two_columns(controls, result), controls, update, result)
 
 
 RESOLUTIONS = {"640x480": (640, 480), "1280x720": (1280, 720), "1920x1080": (1920, 1080),
@@ -118,12 +123,7 @@ def data_plan_explorer() -> w.VBox:
         result.value = _pre("\n".join(lines))
 
     controls = (resolution, fps, mbps, events, event_bytes, fleet)
-    for control in controls:
-        control.observe(update, names="value")
-    update()
-    box = w.VBox([w.HBox([w.VBox(list(controls[:3])), w.VBox(list(controls[3:]))]), result])
-    box.result = result  # for tests and callers that read the outcome
-    return box
+    return _wire(_two_columns(controls, result), controls, update, result)
 
 
 BYTES_PER_WEIGHT = {"fp32": 4, "fp16": 2, "int8": 1}
@@ -157,12 +157,7 @@ def device_explorer() -> w.VBox:
         result.value = _pre(f"pick: {pick}\n\n{choice.table()}")
 
     controls = (macs, params, precision, latency, power, cost)
-    for control in controls:
-        control.observe(update, names="value")
-    update()
-    box = w.VBox([w.HBox([w.VBox(list(controls[:3])), w.VBox(list(controls[3:]))]), result])
-    box.result = result  # for tests and callers that read the outcome
-    return box
+    return _wire(_two_columns(controls, result), controls, update, result)
 
 
 def report_explorer(report: object, model: object) -> w.VBox:
@@ -182,11 +177,7 @@ def report_explorer(report: object, model: object) -> w.VBox:
         box.check = check
 
     box = w.VBox([w.HBox([accuracy, budget]), result])
-    for control in (accuracy, budget):
-        control.observe(update, names="value")
-    update()
-    box.result = result  # for tests and callers that read the outcome
-    return box
+    return _wire(box, (accuracy, budget), update, result)
 
 
 def drift_explorer(n: int = 1000) -> w.VBox:
@@ -207,11 +198,7 @@ def drift_explorer(n: int = 1000) -> w.VBox:
         box.found = found
 
     box = w.VBox([w.HBox([gain, noise]), result])
-    for control in (gain, noise):
-        control.observe(update, names="value")
-    update()
-    box.result = result  # for tests and callers that read the outcome
-    return box
+    return _wire(box, (gain, noise), update, result)
 
 
 def tflite_explorer(model: object) -> w.VBox:
@@ -244,10 +231,7 @@ def tflite_explorer(model: object) -> w.VBox:
         box.row = row
 
     box = w.VBox([tensor, result])
-    tensor.observe(update, names="value")
-    update()
-    box.result = result  # for tests and callers that read the outcome
-    return box
+    return _wire(box, (tensor,), update, result)
 
 
 def quantization_explorer(values: object, name: str = "weights") -> w.VBox:
@@ -278,11 +262,7 @@ def quantization_explorer(values: object, name: str = "weights") -> w.VBox:
         box.error = err
 
     box = w.VBox([w.HBox([bits, symmetric, per_channel]), result])
-    for control in (bits, symmetric, per_channel):
-        control.observe(update, names="value")
-    update()
-    box.result = result  # for tests and callers that read the outcome
-    return box
+    return _wire(box, (bits, symmetric, per_channel), update, result)
 
 
 def pruning_explorer(weights: object, name: str = "weights") -> w.VBox:
@@ -307,7 +287,4 @@ def pruning_explorer(weights: object, name: str = "weights") -> w.VBox:
         box.stats = stats
 
     box = w.VBox([sparsity, result])
-    sparsity.observe(update, names="value")
-    update()
-    box.result = result  # for tests and callers that read the outcome
-    return box
+    return _wire(box, (sparsity,), update, result)
