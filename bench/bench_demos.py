@@ -20,7 +20,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
-from browser import chromium, open_demo, voila_server  # noqa: E402
+from browser import chromium, close, open_demo, voila_server  # noqa: E402
 
 ROUNDS = 3
 REFILL_S = 3  # let the previous visit's kernel shut down
@@ -40,13 +40,13 @@ def main() -> int:
         times: dict[str, list[float]] = {page: [] for page in pages}
         # the quantization demo reads models built by `make demo` (python -m edgelab.artifacts build/demo)
         env = {"EDGELAB_DEMO_ARTIFACTS": str(REPO / "build" / "demo")}
-        with voila_server(demos_dir=served, env=env) as url, chromium() as browser:
+        with voila_server(demos_dir=served, env=env) as server, chromium() as browser:
             time.sleep(REFILL_S)
             for _ in range(ROUNDS):
                 for page_name in pages:
-                    page, _errors, seconds = open_demo(browser, f"{url}/voila/render/{page_name}")
+                    page, _errors, seconds = open_demo(browser, f"{server.url}/voila/render/{page_name}")
                     times[page_name].append(seconds)
-                    page.close()
+                    close(page)
                 time.sleep(REFILL_S)
     base = statistics.median(times[TRIVIAL])
     print(f"{TRIVIAL:<28} median {base:6.2f} s  (baseline, {ROUNDS} visits)")

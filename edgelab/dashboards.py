@@ -7,6 +7,7 @@ same object serves the browser (Voila) and the tests (set a control's ``.value``
 
 from __future__ import annotations
 
+import io
 import math
 from typing import Any, Optional
 
@@ -25,6 +26,27 @@ def _cloud_names() -> list[str]:
 
 def _edge_names() -> list[str]:
     return [d for d in devices.devices() if not d.startswith("cloud")]
+
+
+def _figure(width: float, height: float) -> tuple[Any, Any]:
+    """A matplotlib figure and axes outside pyplot: no global state, no display machinery."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout="tight")
+    return fig, fig.subplots()
+
+
+def _png(fig: Any) -> bytes:
+    """The figure as PNG bytes, for an ``ipywidgets.Image``.
+
+    Plots are shown as images rather than printed into an ``Output`` widget: while Voila
+    executes a notebook, output captured by an ``Output`` widget is synced back to the kernel
+    on the shell socket that Voila is polling for the execute reply, and now and then the reply
+    was never noticed and the page hung (Voila issue #1428; seen here about once in 20 visits).
+    """
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=96)
+    return buffer.getvalue()
 
 
 def _fmt_ms(value: float) -> str:
@@ -66,7 +88,7 @@ def latency_dashboard() -> w.VBox:
     model = w.Dropdown(options=zoo.names(), value="mobilenet-v1-224-int8", description="model",
                        style=WIDE)
     table = w.HTML(layout=w.Layout(min_width="440px"))
-    plot = w.Output()
+    plot = w.Image(format="png")
     box = w.VBox()
 
     def update(*_: object) -> None:
@@ -109,14 +131,9 @@ def latency_dashboard() -> w.VBox:
                        f"</table><p><b>Crossover (medians):</b> <span class='edgelab-crossover'>"
                        f"{crossover}</span></p><p><i>Simulated ({SIM_REQUESTS:,} requests, seed 0); "
                        f"latencies on devices are estimates.{' ' + note if note else ''}</i></p>")
-        import matplotlib.pyplot as plt
-
-        with plot:
-            plot.clear_output(wait=True)
-            fig, ax = plt.subplots(figsize=(7, 3.6))
-            numbers["comparison"].plot(ax=ax)
-            plt.show()
-            plt.close(fig)
+        fig, ax = _figure(7, 3.6)
+        numbers["comparison"].plot(ax=ax)
+        plot.value = _png(fig)
 
     controls = (link, payload, rate, deadline, cloud, edge, model)
     for control in controls:
@@ -124,6 +141,7 @@ def latency_dashboard() -> w.VBox:
     box.children = [w.HBox([w.VBox(list(controls[:4])), w.VBox(list(controls[4:]))]),
                     w.HBox([table, plot])]
     box.controls = {c.description: c for c in controls}
+    box.plot = plot
     update()
     return box
 
@@ -167,7 +185,7 @@ def fleet_dashboard() -> w.VBox:
     forward = w.IntSlider(value=180, min=1, max=2000, description="forwarded / hour", style=WIDE)
     rollout_view = w.HTML()
     outbox_view = w.HTML()
-    plot = w.Output()
+    plot = w.Image(format="png")
     box = w.VBox()
 
     def update(*_: object) -> None:
@@ -186,20 +204,15 @@ def fleet_dashboard() -> w.VBox:
             f"<p class='edgelab-outbox'>Peak outbox: <b>{int(queue.queued.max()):,}</b> readings; "
             f"{drain}; lost: <b>{queue.lost}</b> (every reading stays on the device until "
             "acknowledged).</p>")
-        import matplotlib.pyplot as plt
-
-        with plot:
-            plot.clear_output(wait=True)
-            fig, ax = plt.subplots(figsize=(7, 3))
-            ax.fill_between(queue.hours, 0, queue.queued.max() * 1.05 + 1, where=~queue.link_up,
-                            color="#ffcdd2", label="link down", step="post")
-            ax.step(queue.hours, queue.queued, where="post", label="waiting in the outbox")
-            ax.step(queue.hours, queue.delivered, where="post", label="delivered (cumulative)")
-            ax.set_xlabel("hour")
-            ax.set_ylabel("readings")
-            ax.legend(loc="upper left")
-            plt.show()
-            plt.close(fig)
+        fig, ax = _figure(7, 3)
+        ax.fill_between(queue.hours, 0, queue.queued.max() * 1.05 + 1, where=~queue.link_up,
+                        color="#ffcdd2", label="link down", step="post")
+        ax.step(queue.hours, queue.queued, where="post", label="waiting in the outbox")
+        ax.step(queue.hours, queue.delivered, where="post", label="delivered (cumulative)")
+        ax.set_xlabel("hour")
+        ax.set_ylabel("readings")
+        ax.legend(loc="upper left")
+        plot.value = _png(fig)
 
     controls = (n, failure, canary, stage, seed, outage, readings, forward)
     for control in controls:
@@ -209,6 +222,7 @@ def fleet_dashboard() -> w.VBox:
                     w.HTML("<h3>Far edge: store and forward through an outage</h3>"),
                     w.HBox([w.VBox([outage, readings, forward]), w.VBox([outbox_view, plot])])]
     box.controls = {c.description: c for c in controls}
+    box.plot = plot
     update()
     return box
 
@@ -245,7 +259,7 @@ def quantization_dashboard(artifacts_dir: Optional[str] = None) -> w.VBox:
     variant = w.Dropdown(options=list(art.variants), value="int8", description="variant", style=WIDE)
     device = w.Dropdown(options=_edge_names(), value="raspberry-pi-5", description="device", style=WIDE)
     table = w.HTML(layout=w.Layout(min_width="520px"))
-    plot = w.Output()
+    plot = w.Image(format="png")
     box = w.VBox()
     _, reference = largest_weights(art.variants["float32"])
 
@@ -268,25 +282,21 @@ def quantization_dashboard(artifacts_dir: Optional[str] = None) -> w.VBox:
             f"{there} <i>(estimate from the device profile)</i></p>"
             "<p><i>Measured with LiteRT on this server, one thread, 100 runs; the digits test split "
             f"({len(art.y_test)} images). On a desktop CPU int8 is not always faster: measure.</i></p>")
-        import matplotlib.pyplot as plt
-
         name, values = largest_weights(art.variants[variant.value])
-        with plot:
-            plot.clear_output(wait=True)
-            fig, ax = plt.subplots(figsize=(6, 3))
-            bins = np.linspace(float(reference.min()), float(reference.max()), 120)
-            ax.hist(reference.ravel(), bins=bins, alpha=0.5, label="float32")
-            ax.hist(values.ravel(), bins=bins, histtype="step", linewidth=1.2,
-                    label=f"{variant.value} (as the runtime reads it)")
-            ax.set_xlabel(f"weight value ({name.split('/')[-2] if '/' in name else name})")
-            ax.set_ylabel("count")
-            ax.legend(loc="upper right")
-            plt.show()
-            plt.close(fig)
+        fig, ax = _figure(6, 3)
+        bins = np.linspace(float(reference.min()), float(reference.max()), 120)
+        ax.hist(reference.ravel(), bins=bins, alpha=0.5, label="float32")
+        ax.hist(values.ravel(), bins=bins, histtype="step", linewidth=1.2,
+                label=f"{variant.value} (as the runtime reads it)")
+        ax.set_xlabel(f"weight value ({name.split('/')[-2] if '/' in name else name})")
+        ax.set_ylabel("count")
+        ax.legend(loc="upper right")
+        plot.value = _png(fig)
 
     for control in (variant, device):
         control.observe(update, names="value")
     box.children = [w.HBox([variant, device]), w.HBox([table, plot])]
     box.controls = {c.description: c for c in (variant, device)}
+    box.plot = plot
     update()
     return box

@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.request
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -30,16 +31,37 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class VoilaServer:
+    """A running Voila: its base URL and process id."""
+
+    url: str
+    pid: int
+
+    def kernels(self) -> list[int]:
+        """Process ids of the kernels this Voila has running now."""
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+                cmdline = (stat.parent / "cmdline").read_bytes()
+            except (OSError, IndexError, ValueError):
+                continue  # the process ended while we looked
+            if ppid == self.pid and b"ipykernel_launcher" in cmdline:
+                found.append(int(stat.parent.name))
+        return found
+
+
 @contextmanager
 def voila_server(demos_dir: Path | None = None, preheat: bool = False,
-                 env: dict | None = None) -> Iterator[str]:
-    """Start the demo gallery (demos/serve.py's command line) and yield its base URL;
+                 env: dict | None = None, cull_after_s: int | None = None) -> Iterator[VoilaServer]:
+    """Start the demo gallery (demos/serve.py's command line) and yield it;
     ``env`` adds environment variables for Voila and its kernels."""
     sys.path.insert(0, str(REPO / "demos"))
-    from serve import voila_argv
+    from serve import CULL_AFTER_S, voila_argv
 
     port = free_port()
-    argv = voila_argv(port, preheat=preheat)
+    argv = voila_argv(port, preheat=preheat, cull_after_s=cull_after_s or CULL_AFTER_S)
     if demos_dir is not None:
         argv[3] = str(demos_dir)
     (REPO / "build").mkdir(exist_ok=True)
@@ -58,7 +80,7 @@ def voila_server(demos_dir: Path | None = None, preheat: bool = False,
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"Voila did not start (exit {proc.poll()})") from None
                 time.sleep(0.3)
-        yield url
+        yield VoilaServer(url, proc.pid)
     finally:
         proc.terminate()
         try:
@@ -113,17 +135,17 @@ def open_demo(browser, url: str, timeout_ms: float = 60_000):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     errors = watch_errors(page)
     start = time.perf_counter()
-    try:
-        page.goto(url, timeout=timeout_ms)
-    except Exception as exc:  # playwright's TimeoutError
-        # Known open defect: now and then Voila's render of a demo stalls (seen once per full
-        # run on 2 cores, different demos, no error logged). Reload once, as a visitor would,
-        # and say so in the test output; a second stall fails the test.
-        print(f"RELOAD after a stalled first load of {url}: {type(exc).__name__}")
-        start = time.perf_counter()
-        page.goto(url, timeout=timeout_ms)
+    page.goto(url, timeout=timeout_ms)
     page.wait_for_selector(".jupyter-widgets:not(.jp-OutputArea-output) >> visible=true",
                            timeout=timeout_ms)
     page.wait_for_function("() => !document.body.innerText.includes('Loading widget')",
                            timeout=timeout_ms)
     return page, errors, time.perf_counter() - start
+
+
+def close(page) -> None:
+    """Leave a page as a visitor does: its unload handlers run (Voila's asks the server to
+    shut the page's kernel down), then the tab closes. Playwright's ``page.close`` alone skips
+    them, and its ``run_before_unload`` closes the tab before the request is sent."""
+    page.goto("about:blank")
+    page.close()

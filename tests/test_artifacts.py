@@ -67,6 +67,9 @@ def test_quantization_dashboard_follows_its_controls(saved: Path) -> None:
     assert int8["variant"] == "int8" and int8["size_ratio"] < 0.35 and int8["accuracy"] > 0.9
     box.controls["device"].value = "coral-usb-pi5"
     assert box.result["estimate"].runs and box.result["estimate"].fits
+    histogram = bytes(box.plot.value)
+    assert histogram.startswith(b"\x89PNG")
     box.controls["variant"].value = "float32"
     assert box.result["row"]["size_ratio"] == 1.0
+    assert bytes(box.plot.value) != histogram  # the weight histogram is redrawn
     assert not (box.result["estimate"].runs and box.result["estimate"].fits)  # Edge TPU: int8 only

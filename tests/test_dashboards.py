@@ -4,7 +4,30 @@ from __future__ import annotations
 
 import math
 
+import ipywidgets as w
+import pytest
+
 from edgelab import dashboards, network
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _widget_tree(widget: w.Widget) -> list[w.Widget]:
+    """A widget and every widget nested in its children."""
+    found = [widget]
+    for child in getattr(widget, "children", ()):
+        found += _widget_tree(child)
+    return found
+
+
+@pytest.mark.parametrize("build", [dashboards.latency_dashboard, dashboards.fleet_dashboard])
+def test_dashboards_show_plots_as_images_not_output_widgets(build) -> None:
+    """Plots are PNG images: an Output widget capturing output while Voila runs the notebook
+    could hang the page (Voila issue #1428)."""
+    box = build()
+    assert not any(isinstance(x, w.Output) for x in _widget_tree(box))
+    assert box.plot in _widget_tree(box)
+    assert bytes(box.plot.value).startswith(PNG_MAGIC)
 
 
 def test_latency_numbers_match_the_simulator() -> None:
@@ -42,9 +65,11 @@ def test_latency_dashboard_follows_its_controls() -> None:
     """Switching the link to geostationary satellite raises the cloud median above 500 ms."""
     box = dashboards.latency_dashboard()
     before = box.result["table"]["cloud"]["p50_ms"]
+    plot_before = bytes(box.plot.value)
     box.controls["link"].value = "geo-satellite"
     after = box.result["table"]["cloud"]["p50_ms"]
     assert after > 500 and after > before
+    assert bytes(box.plot.value) != plot_before  # the CDF is redrawn
     box.controls["edge device"].value = "arduino-nano-33-ble-sense"
     assert not math.isfinite(box.result["table"]["edge"]["p50_ms"])  # MobileNet does not fit
 
@@ -55,5 +80,7 @@ def test_fleet_dashboard_follows_its_controls() -> None:
     box.controls["failure rate"].value = 1.0
     assert box.result["rollout"].stopped and len(box.result["rollout"].stages) == 1
     peak = box.result["outbox"].queued.max()
+    plot_before = bytes(box.plot.value)
     box.controls["outage (hours)"].value = 30
     assert box.result["outbox"].queued.max() > peak and box.result["outbox"].lost == 0
+    assert bytes(box.plot.value) != plot_before  # the outbox plot is redrawn

@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
-from browser import CHROMIUM, ERROR_TEXT, REPO, SCREENSHOTS, chromium, open_demo, voila_server, watch_errors
+from browser import (
+    CHROMIUM,
+    ERROR_TEXT,
+    REPO,
+    SCREENSHOTS,
+    VoilaServer,
+    chromium,
+    close,
+    open_demo,
+    voila_server,
+    watch_errors,
+)
 from conftest import require
 
 GALLERY = "index.ipynb"
@@ -16,14 +28,16 @@ DEMOS = sorted(p.name for p in (REPO / "demos").glob("*.ipynb") if p.name != GAL
 INTERACTIONS = {
     "edge_tiers.ipynb": {"select": ("select >> nth=0", "none"), "watch": ".widget-html-content"},
     "fleet_rollout.ipynb": {"slider": ("failure rate", "End"), "watch": ".edgelab-rollout-counts"},
-    "quantization_explorer.ipynb": {"select": ("select >> nth=0", "float32"), "watch": ".edgelab-estimate"},
+    "quantization_explorer.ipynb": {"select": ("select >> nth=0", "float32"), "watch": ".edgelab-estimate",
+                                    "plot": True},
     "latency_explorer.ipynb": {"select": ("select >> nth=0", "geo-satellite"),
-                               "watch": ".edgelab-table"},
+                               "watch": ".edgelab-table", "plot": True},
 }
+PLOT = "img.widget-image"
 
 
 @pytest.fixture(scope="module")
-def gallery(digits_variants: dict, tmp_path_factory: pytest.TempPathFactory) -> str:
+def gallery(digits_variants: dict, tmp_path_factory: pytest.TempPathFactory) -> VoilaServer:
     """The demo gallery served by Voila, with the quantization demo's models prebuilt."""
     require(os.path.exists(CHROMIUM), "Debian chromium (/usr/bin/chromium)")
     from edgelab import artifacts
@@ -33,8 +47,8 @@ def gallery(digits_variants: dict, tmp_path_factory: pytest.TempPathFactory) -> 
     variants = {v: ConvertedModel.load(p, name="digits") for v, p in digits_variants["paths"].items()}
     artifacts.write_digits(out, variants, digits_variants["x_test"], digits_variants["y_test"],
                            digits_variants["keras_accuracy"])
-    with voila_server(env={"EDGELAB_DEMO_ARTIFACTS": str(out)}) as url:
-        yield url
+    with voila_server(env={"EDGELAB_DEMO_ARTIFACTS": str(out)}) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -44,17 +58,34 @@ def browser():
 
 
 @pytest.mark.slow
-def test_gallery_lists_every_demo(gallery: str, browser) -> None:
+def test_gallery_lists_every_demo(gallery: VoilaServer, browser) -> None:
     """The gallery page links every demo notebook, and the links work."""
     page = browser.new_page()
     errors = watch_errors(page)
-    page.goto(f"{gallery}/voila/render/{GALLERY}")
+    page.goto(f"{gallery.url}/voila/render/{GALLERY}")
     for demo in DEMOS:
         page.locator(f"a[href='{demo}']").wait_for(timeout=60_000)
     assert errors == [], errors
     page.locator(f"a[href='{DEMOS[0]}']").click()
     page.wait_for_url(f"**/voila/render/{DEMOS[0]}", timeout=30_000)
-    page.close()
+    close(page)
+
+
+@pytest.mark.slow
+def test_server_files_are_not_served(gallery: VoilaServer, browser) -> None:
+    """Visitors get neither the server's Voila configuration nor the demos' notebook sources as files."""
+    import urllib.error
+    import urllib.request
+
+    for path in ("voila/files/.voila/voila.py", "voila/files/serve.py", f"voila/files/{DEMOS[0]}"):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{gallery.url}/{path}", timeout=10)
+        assert refused.value.code in (403, 404), path
+    page = browser.new_page()
+    page.goto(f"{gallery.url}/voila/tree")
+    page.get_by_text(DEMOS[0]).first.wait_for(timeout=30_000)
+    assert ".voila" not in page.inner_text("body")  # the config folder is not even listed
+    close(page)
 
 
 def test_every_demo_has_an_interaction() -> None:
@@ -64,9 +95,9 @@ def test_every_demo_has_an_interaction() -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("demo", DEMOS)
-def test_demo_renders_and_reacts(gallery: str, browser, demo: str) -> None:
+def test_demo_renders_and_reacts(gallery: VoilaServer, browser, demo: str) -> None:
     """No JavaScript errors, no error outputs, and changing a control changes what is shown."""
-    page, errors, seconds = open_demo(browser, f"{gallery}/voila/render/{demo}")
+    page, errors, seconds = open_demo(browser, f"{gallery.url}/voila/render/{demo}")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{Path(demo).stem}.png"), full_page=True)
     body = page.inner_text("body")
@@ -75,6 +106,7 @@ def test_demo_renders_and_reacts(gallery: str, browser, demo: str) -> None:
     spec = INTERACTIONS[demo]
     watched = page.locator(spec["watch"]).first
     before = watched.inner_text()
+    plot_before = page.locator(PLOT).first.get_attribute("src") if spec.get("plot") else None
     if "select" in spec:
         selector, value = spec["select"]
         page.locator(selector).select_option(value)
@@ -87,6 +119,46 @@ def test_demo_renders_and_reacts(gallery: str, browser, demo: str) -> None:
         "([sel, old]) => document.querySelector(sel) && document.querySelector(sel).innerText !== old",
         arg=[spec["watch"], before], timeout=20_000)
     assert watched.inner_text() != before
+    if plot_before is not None:  # the plot is redrawn too (a new image)
+        page.wait_for_function("([sel, old]) => document.querySelector(sel).src !== old",
+                               arg=[PLOT, plot_before], timeout=20_000)
     page.screenshot(path=str(SCREENSHOTS / f"{Path(demo).stem}-changed.png"), full_page=True)
     assert errors == [], errors
-    page.close()
+    close(page)
+
+
+def _wait_for(condition, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.25)
+    return condition()
+
+
+@pytest.mark.slow
+def test_closing_a_demo_shuts_its_kernel_down(gallery: VoilaServer, browser) -> None:
+    """A visitor's kernel lives while the tab is open and is shut down when the tab closes."""
+    before = set(gallery.kernels())
+    page, errors, _ = open_demo(browser, f"{gallery.url}/voila/render/edge_tiers.ipynb")
+    mine = set(gallery.kernels()) - before
+    assert len(mine) == 1, f"expected one new kernel, found {mine}"
+    close(page)
+    assert _wait_for(lambda: not mine & set(gallery.kernels()), 20), "kernel still running after close"
+    assert errors == [], errors
+
+
+@pytest.mark.slow
+def test_an_abandoned_kernel_is_culled(browser) -> None:
+    """A kernel whose visitor vanished without closing the tab (no unload) is shut down once idle
+    and disconnected for the cull time; a connected visitor's idle kernel is kept."""
+    with voila_server(cull_after_s=3) as server:
+        kept, _, _ = open_demo(browser, f"{server.url}/voila/render/edge_tiers.ipynb")
+        kept_kernels = set(server.kernels())
+        page, _, _ = open_demo(browser, f"{server.url}/voila/render/edge_tiers.ipynb")
+        abandoned = set(server.kernels()) - kept_kernels
+        assert len(abandoned) == 1
+        page.close(run_before_unload=False)  # like a crashed tab: Voila is not told
+        assert _wait_for(lambda: not abandoned & set(server.kernels()), 30), "abandoned kernel not culled"
+        assert kept_kernels <= set(server.kernels()), "a connected visitor's kernel was culled"
+        close(kept)
