@@ -52,7 +52,7 @@ demo: $(STAMP) build/demo/manifest.json
 	$(BIN)/python demos/serve.py --port $(DEMO_PORT)
 
 ## The quantization demo's models: trained and converted once with TensorFlow (build output).
-build/demo/manifest.json: $(STAMP) edgelab/models.py edgelab/convert.py edgelab/datasets.py
+build/demo/manifest.json: $(STAMP) edgelab/artifacts.py edgelab/models.py edgelab/convert.py edgelab/datasets.py
 	$(BIN)/python -m edgelab.artifacts build/demo
 
 ## Student versions of every lesson, in release/, validated (source passes, release fails, no leaks).

@@ -1,9 +1,10 @@
 """Prebuilt models for the demos: train and convert once (TensorFlow), then load anywhere (LiteRT).
 
 The quantization demo must not import TensorFlow in its kernel, so ``make demo`` first runs
-``python -m edgelab.artifacts build/demo`` (train the digits CNN, convert it to the four
-variants, save them with the test split and a manifest of SHA-256 hashes). The demo then
-loads them with :func:`load_digits` — LiteRT only. The files are build output (git-ignored).
+``python -m edgelab.artifacts build/demo``: train the course's two small models (the digits
+CNN and the vibration fault detector), convert each to the four variants, and save them with
+their test split and a manifest of SHA-256 hashes. The demo then loads them with
+:func:`load` — LiteRT only. The files are build output (git-ignored).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Mapping, Union
+from typing import Dict, Mapping, Sequence, Union
 
 import numpy as np
 
@@ -21,64 +22,103 @@ from edgelab.convert import ConvertedModel
 from edgelab.errors import EdgelabError
 
 MANIFEST = "manifest.json"
+FORMAT = 2  # manifest layout: {"format": 2, "models": {name: {...}}}
 PathLike = Union[str, "os.PathLike[str]"]
+
+# name -> what a visitor reads in the demo's model menu
+MODELS = {
+    "digits": "digits CNN: 8x8 handwritten digits (scikit-learn), 10 classes",
+    "vibration": "vibration fault detector: 1-D CNN on synthetic accelerometer windows, 2 classes",
+}
 
 
 @dataclass(frozen=True)
-class DigitsArtifacts:
-    """The converted digits models by variant, and the test split they are evaluated on."""
+class ModelArtifacts:
+    """One model's converted variants, and the test split they are evaluated on."""
 
+    name: str
+    description: str
     variants: Dict[str, ConvertedModel]
     x_test: np.ndarray
     y_test: np.ndarray
     keras_accuracy: float
 
 
-def write_digits(out_dir: PathLike, variants: Mapping[str, ConvertedModel], x_test: np.ndarray,
-                 y_test: np.ndarray, keras_accuracy: float) -> Path:
-    """Save converted variants, the test split and a manifest (with hashes) in ``out_dir``."""
+def _read_manifest(out: Path, for_writing: bool = False) -> dict:
+    path = out / MANIFEST
+    if not path.exists():
+        return {"format": FORMAT, "models": {}}
+    manifest = json.loads(path.read_text())
+    if manifest.get("format") != FORMAT and for_writing:
+        return {"format": FORMAT, "models": {}}  # an older build is replaced, model by model
+    if manifest.get("format") != FORMAT:
+        raise EdgelabError(f"the demo models in {out} were built by an older edgelab: rebuild them with "
+                           f"`python -m edgelab.artifacts {out}` (or `make demo`)")
+    return manifest
+
+
+def write_model(out_dir: PathLike, name: str, variants: Mapping[str, ConvertedModel], x_test: np.ndarray,
+                y_test: np.ndarray, keras_accuracy: float) -> Path:
+    """Save one model's converted variants and test split in ``out_dir`` and add it to the
+    manifest (with hashes); ``name`` must be one of :data:`MODELS`."""
+    if name not in MODELS:
+        raise ValueError(f"name must be one of {', '.join(MODELS)}; got {name!r}")
     out = Path(os.fspath(out_dir))
     out.mkdir(parents=True, exist_ok=True)
+    manifest = _read_manifest(out, for_writing=True)
     files = {}
     for variant, model in variants.items():
-        path = model.save(out / f"digits_{variant}.tflite")
+        path = model.save(out / f"{name}_{variant}.tflite")
         files[variant] = {"file": path.name, "sha256": model.sha256}
-    np.savez(out / "test.npz", x_test=x_test, y_test=y_test)
-    manifest = {"model": "digits CNN (edgelab.models.train_digits_cnn, seed 0)",
-                "keras_accuracy": float(keras_accuracy), "variants": files}
-    (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    np.savez(out / f"{name}_test.npz", x_test=x_test, y_test=y_test)
+    manifest["models"][name] = {"description": MODELS[name], "keras_accuracy": float(keras_accuracy),
+                                "test": f"{name}_test.npz", "variants": files}
+    tmp = out / (MANIFEST + ".tmp")  # a reader never sees half a manifest
+    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+    tmp.replace(out / MANIFEST)
     return out / MANIFEST
 
 
-def build_digits(out_dir: PathLike, seed: int = 0, progress: bool = True) -> Path:
-    """Train the digits CNN, convert it to every variant and save it all (needs TensorFlow)."""
+def build(out_dir: PathLike, names: Sequence[str] = tuple(MODELS), seed: int = 0,
+          progress: bool = True) -> Path:
+    """Train each named model, convert it to every variant and save it all (needs TensorFlow)."""
     from edgelab import convert, datasets, models
 
-    trained = models.train_digits_cnn(seed=seed, progress=progress)
-    rep = datasets.representative_samples(trained.data.x_train, 200)
-    variants = convert.convert_all(trained.model, rep, name="digits", progress=progress)
-    return write_digits(out_dir, variants, trained.data.x_test, trained.data.y_test, trained.test_accuracy)
+    trainers = {"digits": models.train_digits_cnn, "vibration": models.train_vibration_model}
+    for name in names:
+        if name not in trainers:
+            raise ValueError(f"names must be among {', '.join(trainers)}; got {name!r}")
+    path = Path(os.fspath(out_dir)) / MANIFEST
+    for name in names:
+        trained = trainers[name](seed=seed, progress=progress)
+        rep = datasets.representative_samples(trained.data.x_train, 200)
+        variants = convert.convert_all(trained.model, rep, name=name, progress=progress)
+        path = write_model(out_dir, name, variants, trained.data.x_test, trained.data.y_test,
+                           trained.test_accuracy)
+    return path
 
 
-def load_digits(out_dir: PathLike) -> DigitsArtifacts:
-    """Load what :func:`build_digits` saved, checking every model against its hash."""
+def load(out_dir: PathLike) -> Dict[str, ModelArtifacts]:
+    """Load every model :func:`build` saved, checking each file against its hash."""
     out = Path(os.fspath(out_dir))
-    manifest_path = out / MANIFEST
-    if not manifest_path.exists():
+    if not (out / MANIFEST).exists():
         raise EdgelabError(f"no demo models in {out}: build them with `python -m edgelab.artifacts {out}` "
                            "(or `make demo`)")
-    manifest = json.loads(manifest_path.read_text())
-    variants = {v: ConvertedModel.load(out / entry["file"], name="digits", sha256=entry["sha256"])
-                for v, entry in manifest["variants"].items()}
-    data = np.load(out / "test.npz")
-    return DigitsArtifacts(variants, data["x_test"], data["y_test"], manifest["keras_accuracy"])
+    loaded = {}
+    for name, entry in _read_manifest(out)["models"].items():
+        variants = {v: ConvertedModel.load(out / f["file"], name=name, sha256=f["sha256"])
+                    for v, f in entry["variants"].items()}
+        data = np.load(out / entry["test"])
+        loaded[name] = ModelArtifacts(name, entry["description"], variants, data["x_test"], data["y_test"],
+                                      entry["keras_accuracy"])
+    return loaded
 
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
         print("usage: python -m edgelab.artifacts OUT_DIR", file=sys.stderr)
         return 2
-    print(f"wrote {build_digits(argv[0])}")
+    print(f"wrote {build(argv[0])}")
     return 0
 
 

@@ -230,59 +230,72 @@ def fleet_dashboard() -> w.VBox:
 DEMO_ARTIFACTS = "build/demo"
 
 
-def quantization_numbers(artifacts: Any, variant: str, device: str,
+def quantization_numbers(model: Any, variant: str, device: str,
                          rows: Optional[list] = None) -> dict[str, Any]:
     """Size, accuracy, measured latency here and estimated latency on ``device`` for one variant
-    of the prebuilt digits model (``rows``: a precomputed :func:`edgelab.report.compare_variants`)."""
+    of a prebuilt model (:class:`edgelab.artifacts.ModelArtifacts`; ``rows``: a precomputed
+    :func:`edgelab.report.compare_variants` of it)."""
     from edgelab import report
 
-    if variant not in artifacts.variants:
-        raise ValueError(f"variant must be one of {', '.join(artifacts.variants)}; got {variant!r}")
-    rows = rows or report.compare_variants(artifacts.variants, artifacts.x_test, artifacts.y_test,
+    if variant not in model.variants:
+        raise ValueError(f"variant must be one of {', '.join(model.variants)}; got {variant!r}")
+    rows = rows or report.compare_variants(model.variants, model.x_test, model.y_test,
                                            runs=100, warmup_runs=10)
     row = next(r for r in rows if r["variant"] == variant)
-    model = artifacts.variants[variant]
-    return {"row": row, "rows": rows, "estimate": devices.estimate_latency(device, model.stats()),
-            "fit": devices.check_fit(device, model.stats())}
+    stats = model.variants[variant].stats()
+    return {"row": row, "rows": rows, "estimate": devices.estimate_latency(device, stats),
+            "fit": devices.check_fit(device, stats)}
 
 
 def quantization_dashboard(artifacts_dir: Optional[str] = None) -> w.VBox:
-    """Pick a variant (fp32, dynamic, fp16, int8) and a device: size, accuracy, latency measured
-    here and estimated there, and the weights before and after quantization."""
+    """Pick a model, a variant (fp32, dynamic, fp16, int8) and a device: size, accuracy, latency
+    measured here and estimated there, and the weights before and after quantization."""
     import os
 
     from edgelab import artifacts, report
     from edgelab.quantize import largest_weights
 
-    art = artifacts.load_digits(artifacts_dir or os.environ.get("EDGELAB_DEMO_ARTIFACTS", DEMO_ARTIFACTS))
-    rows = report.compare_variants(art.variants, art.x_test, art.y_test, runs=100, warmup_runs=10)
-    variant = w.Dropdown(options=list(art.variants), value="int8", description="variant", style=WIDE)
+    models = artifacts.load(artifacts_dir or os.environ.get("EDGELAB_DEMO_ARTIFACTS", DEMO_ARTIFACTS))
+    rows: dict[str, list] = {}  # measured once per model, when it is first shown
+    model = w.Dropdown(options=[(m.description.split(":")[0], name) for name, m in models.items()],
+                       value=next(iter(models)), description="model", style=WIDE)
+    variant = w.Dropdown(options=list(models[model.value].variants), value="int8", description="variant",
+                         style=WIDE)
     device = w.Dropdown(options=_edge_names(), value="raspberry-pi-5", description="device", style=WIDE)
     table = w.HTML(layout=w.Layout(min_width="520px"))
     plot = w.Image(format="png")
     box = w.VBox()
-    _, reference = largest_weights(art.variants["float32"])
 
     def update(*_: object) -> None:
-        numbers = quantization_numbers(art, variant.value, device.value, rows)
+        chosen_model = models[model.value]
+        if model.value not in rows:
+            rows[model.value] = report.compare_variants(chosen_model.variants, chosen_model.x_test,
+                                                        chosen_model.y_test, runs=100, warmup_runs=10)
+        numbers = quantization_numbers(chosen_model, variant.value, device.value, rows[model.value])
         box.result = numbers
         chosen = " style='font-weight:bold;background:#e3f2fd'"
         lines = "".join(
             f"<tr{chosen if r['variant'] == variant.value else ''}>"
             f"<td>{r['variant']}</td><td>{r['size_bytes'] / 1000:,.1f} kB</td><td>{r['size_ratio']:.2f}x</td>"
-            f"<td>{r['accuracy']:.1%}</td><td>{r['p50_ms'] * 1000:,.1f} µs</td></tr>" for r in rows)
+            f"<td>{r['accuracy']:.1%}</td><td>{r['p50_ms'] * 1000:,.1f} µs</td></tr>"
+            for r in rows[model.value])
         est = numbers["estimate"]
         there = (f"≈ {est.ms:,.3g} ms ({est.bound}-bound)" if est.fits and est.runs
                  else f"cannot run: {est.reason}")
         table.value = (
             "<style>.edgelab-quant td, .edgelab-quant th {white-space: nowrap; padding: 2px 10px; "
-            "text-align: right}</style><table class='edgelab-quant'><tr><th>variant</th><th>size</th>"
+            "text-align: right}</style>"
+            f"<p class='edgelab-model'>{chosen_model.description}</p>"
+            "<table class='edgelab-quant'><tr><th>variant</th><th>size</th>"
             "<th>vs float32</th><th>accuracy</th><th>p50 here (measured)</th></tr>"
             f"{lines}</table><p class='edgelab-estimate'><b>{variant.value} on {device.value}:</b> "
             f"{there} <i>(estimate from the device profile)</i></p>"
-            "<p><i>Measured with LiteRT on this server, one thread, 100 runs; the digits test split "
-            f"({len(art.y_test)} images). On a desktop CPU int8 is not always faster: measure.</i></p>")
-        name, values = largest_weights(art.variants[variant.value])
+            "<p><i>Measured with LiteRT on this server, one thread, 100 runs, on the model's test "
+            f"split ({len(chosen_model.y_test)} examples). On a desktop CPU int8 is not always faster: "
+            "measure. Dynamic-range quantization leaves small weight tensors (under 1,024 values) in "
+            "float32, so a tiny model barely shrinks.</i></p>")
+        _, reference = largest_weights(chosen_model.variants["float32"])
+        name, values = largest_weights(chosen_model.variants[variant.value])
         fig, ax = _figure(6, 3)
         bins = np.linspace(float(reference.min()), float(reference.max()), 120)
         ax.hist(reference.ravel(), bins=bins, alpha=0.5, label="float32")
@@ -293,10 +306,11 @@ def quantization_dashboard(artifacts_dir: Optional[str] = None) -> w.VBox:
         ax.legend(loc="upper right")
         plot.value = _png(fig)
 
-    for control in (variant, device):
+    controls = (model, variant, device)
+    for control in controls:
         control.observe(update, names="value")
-    box.children = [w.HBox([variant, device]), w.HBox([table, plot])]
-    box.controls = {c.description: c for c in (variant, device)}
+    box.children = [w.HBox(list(controls)), w.HBox([table, plot])]
+    box.controls = {c.description: c for c in controls}
     box.plot = plot
     update()
     return box

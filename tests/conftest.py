@@ -285,6 +285,26 @@ def digits_variants(tmp_path_factory: pytest.TempPathFactory) -> dict:
             **{k: v for k, v in meta.items() if k != "paths"}}
 
 
+@pytest.fixture(scope="session")
+def demo_artifacts(digits_variants: dict, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What `make demo` builds (edgelab.artifacts): the session's digits variants, plus the
+    vibration model trained and converted in a subprocess (TensorFlow stays out of this one)."""
+    from edgelab import artifacts
+    from edgelab.convert import ConvertedModel
+
+    out = tmp_path_factory.mktemp("demo_artifacts")
+    variants = {v: ConvertedModel.load(p, name="digits") for v, p in digits_variants["paths"].items()}
+    artifacts.write_model(out, "digits", variants, digits_variants["x_test"], digits_variants["y_test"],
+                          digits_variants["keras_accuracy"])
+    script = (f"from edgelab import artifacts; "
+              f"artifacts.build({str(out)!r}, names=['vibration'], progress=False)")
+    env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="3")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600,
+                          env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out
+
+
 # --- grader: one class of honest and hostile submissions, autograded once in sandboxes. ---
 
 HIDDEN_FAIL = {"answer_runtime": 'answer_runtime = "b"\n',

@@ -11,29 +11,28 @@ import pytest
 from conftest import REPO
 
 from edgelab import EdgelabError, ModelError, artifacts
-from edgelab.convert import ConvertedModel
 
 
 @pytest.fixture(scope="module")
-def saved(digits_variants: dict, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("artifacts")
-    variants = {v: ConvertedModel.load(p, name="digits") for v, p in digits_variants["paths"].items()}
-    artifacts.write_digits(out, variants, digits_variants["x_test"], digits_variants["y_test"],
-                           digits_variants["keras_accuracy"])
-    return out
+def saved(demo_artifacts: Path) -> Path:
+    return demo_artifacts
 
 
 @pytest.mark.slow
 def test_round_trip_without_tensorflow(saved: Path) -> None:
-    """A fresh interpreter loads all four variants and evaluates them, never importing TensorFlow."""
-    code = (f"import sys; from edgelab import artifacts; a = artifacts.load_digits({str(saved)!r}); "
-            "print(sorted(a.variants), round(a.variants['int8'].evaluate(a.x_test, a.y_test), 3), "
-            "'tensorflow' in sys.modules)")
+    """A fresh interpreter loads both models' four variants and evaluates them, never importing
+    TensorFlow."""
+    code = (f"import sys; from edgelab import artifacts; models = artifacts.load({str(saved)!r}); "
+            "print(sorted(models)); "
+            "[print(n, sorted(a.variants), round(a.variants['int8'].evaluate(a.x_test, a.y_test), 3)) "
+            "for n, a in models.items()]; print('tensorflow' in sys.modules)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
-    accuracy, tf_loaded = proc.stdout.split()[-2:]
-    assert "['dynamic', 'float16', 'float32', 'int8']" in proc.stdout
-    assert float(accuracy) > 0.9 and tf_loaded == "False"
+    lines = proc.stdout.strip().splitlines()
+    assert lines[0] == "['digits', 'vibration']" and lines[-1] == "False"
+    for line in lines[1:3]:
+        assert "['dynamic', 'float16', 'float32', 'int8']" in line
+        assert float(line.split()[-1]) > 0.9, line
 
 
 @pytest.mark.slow
@@ -47,19 +46,36 @@ def test_a_changed_model_is_refused(saved: Path, tmp_path: Path) -> None:
     data[-100] ^= 0xFF
     (copy / "digits_int8.tflite").write_bytes(bytes(data))
     with pytest.raises(ModelError, match="sha256"):
-        artifacts.load_digits(copy)
-    assert json.loads((copy / artifacts.MANIFEST).read_text())["variants"]["int8"]["sha256"]
+        artifacts.load(copy)
+    manifest = json.loads((copy / artifacts.MANIFEST).read_text())
+    assert manifest["models"]["digits"]["variants"]["int8"]["sha256"]
+
+
+def test_an_old_build_asks_for_a_rebuild_and_is_replaced(saved: Path, tmp_path: Path) -> None:
+    """A manifest from the one-model layout is refused with the rebuild command, and writing
+    a model into that folder starts a new manifest."""
+    (tmp_path / artifacts.MANIFEST).write_text(json.dumps({"model": "digits CNN", "variants": {}}))
+    with pytest.raises(EdgelabError, match="older edgelab.*python -m edgelab.artifacts"):
+        artifacts.load(tmp_path)
+    models = artifacts.load(saved)
+    digits = models["digits"]
+    artifacts.write_model(tmp_path, "digits", digits.variants, digits.x_test, digits.y_test,
+                          digits.keras_accuracy)
+    assert list(artifacts.load(tmp_path)) == ["digits"]
+    with pytest.raises(ValueError, match="name must be one of digits, vibration"):
+        artifacts.write_model(tmp_path, "resnet", digits.variants, digits.x_test, digits.y_test, 0.5)
 
 
 def test_missing_artifacts_say_how_to_build_them(tmp_path: Path) -> None:
     """Loading from an empty folder names the build command."""
     with pytest.raises(EdgelabError, match="python -m edgelab.artifacts"):
-        artifacts.load_digits(tmp_path)
+        artifacts.load(tmp_path)
 
 
 @pytest.mark.slow
 def test_quantization_dashboard_follows_its_controls(saved: Path) -> None:
-    """Switching int8 → float32 quadruples the size; a float model cannot run on the Edge TPU."""
+    """Switching int8 → float32 quadruples the size; a float model cannot run on the Edge TPU;
+    switching to the tiny vibration model shows the whole table for that model."""
     from edgelab.dashboards import quantization_dashboard
 
     box = quantization_dashboard(str(saved))
@@ -73,3 +89,7 @@ def test_quantization_dashboard_follows_its_controls(saved: Path) -> None:
     assert box.result["row"]["size_ratio"] == 1.0
     assert bytes(box.plot.value) != histogram  # the weight histogram is redrawn
     assert not (box.result["estimate"].runs and box.result["estimate"].fits)  # Edge TPU: int8 only
+    box.controls["model"].value = "vibration"  # a model with under 5,000 weights
+    assert box.controls["variant"].value == "float32" and box.result["rows"][0]["size_bytes"] < 20_000
+    dynamic = next(r for r in box.result["rows"] if r["variant"] == "dynamic")
+    assert dynamic["size_ratio"] > 0.9  # its tensors are too small for dynamic-range quantization

@@ -28,7 +28,7 @@ DEMOS = sorted(p.name for p in (REPO / "demos").glob("*.ipynb") if p.name != GAL
 INTERACTIONS = {
     "edge_tiers.ipynb": {"select": ("select >> nth=0", "none"), "watch": ".widget-html-content"},
     "fleet_rollout.ipynb": {"slider": ("failure rate", "End"), "watch": ".edgelab-rollout-counts"},
-    "quantization_explorer.ipynb": {"select": ("select >> nth=0", "float32"), "watch": ".edgelab-estimate",
+    "quantization_explorer.ipynb": {"select": ("select >> nth=1", "float32"), "watch": ".edgelab-estimate",
                                     "plot": True},
     "latency_explorer.ipynb": {"select": ("select >> nth=0", "geo-satellite"),
                                "watch": ".edgelab-table", "plot": True},
@@ -37,17 +37,10 @@ PLOT = "img.widget-image"
 
 
 @pytest.fixture(scope="module")
-def gallery(digits_variants: dict, tmp_path_factory: pytest.TempPathFactory) -> VoilaServer:
+def gallery(demo_artifacts: Path) -> VoilaServer:
     """The demo gallery served by Voila, with the quantization demo's models prebuilt."""
     require(os.path.exists(CHROMIUM), "Debian chromium (/usr/bin/chromium)")
-    from edgelab import artifacts
-    from edgelab.convert import ConvertedModel
-
-    out = tmp_path_factory.mktemp("demo_artifacts")
-    variants = {v: ConvertedModel.load(p, name="digits") for v, p in digits_variants["paths"].items()}
-    artifacts.write_digits(out, variants, digits_variants["x_test"], digits_variants["y_test"],
-                           digits_variants["keras_accuracy"])
-    with voila_server(env={"EDGELAB_DEMO_ARTIFACTS": str(out)}) as server:
+    with voila_server(env={"EDGELAB_DEMO_ARTIFACTS": str(demo_artifacts)}) as server:
         yield server
 
 
