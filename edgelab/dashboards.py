@@ -253,20 +253,24 @@ def quantization_dashboard(artifacts_dir: Optional[str] = None) -> w.VBox:
     import os
 
     from edgelab import artifacts, report
+    from edgelab.convert import VARIANTS
     from edgelab.quantize import largest_weights
 
-    models = artifacts.load(artifacts_dir or os.environ.get("EDGELAB_DEMO_ARTIFACTS", DEMO_ARTIFACTS))
-    rows: dict[str, list] = {}  # measured once per model, when it is first shown
-    model = w.Dropdown(options=[(m.description.split(":")[0], name) for name, m in models.items()],
-                       value=next(iter(models)), description="model", style=WIDE)
-    variant = w.Dropdown(options=list(models[model.value].variants), value="int8", description="variant",
-                         style=WIDE)
+    folder = artifacts_dir or os.environ.get("EDGELAB_DEMO_ARTIFACTS", DEMO_ARTIFACTS)
+    saved = artifacts.available(folder)
+    models: dict[str, Any] = {}  # loaded, and measured once, when first shown
+    rows: dict[str, list] = {}
+    model = w.Dropdown(options=[(text.split(":")[0], name) for name, text in saved.items()],
+                       value=next(iter(saved)), description="model", style=WIDE)
+    variant = w.Dropdown(options=list(VARIANTS), value="int8", description="variant", style=WIDE)
     device = w.Dropdown(options=_edge_names(), value="raspberry-pi-5", description="device", style=WIDE)
     table = w.HTML(layout=w.Layout(min_width="520px"))
     plot = w.Image(format="png")
     box = w.VBox()
 
     def update(*_: object) -> None:
+        if model.value not in models:
+            models.update(artifacts.load(folder, names=[model.value]))
         chosen_model = models[model.value]
         if model.value not in rows:
             rows[model.value] = report.compare_variants(chosen_model.variants, chosen_model.x_test,

@@ -57,11 +57,13 @@ def test_an_old_build_asks_for_a_rebuild_and_is_replaced(saved: Path, tmp_path: 
     (tmp_path / artifacts.MANIFEST).write_text(json.dumps({"model": "digits CNN", "variants": {}}))
     with pytest.raises(EdgelabError, match="older edgelab.*python -m edgelab.artifacts"):
         artifacts.load(tmp_path)
-    models = artifacts.load(saved)
-    digits = models["digits"]
+    assert list(artifacts.available(saved)) == ["digits", "vibration"]
+    digits = artifacts.load(saved, names=["digits"])["digits"]
     artifacts.write_model(tmp_path, "digits", digits.variants, digits.x_test, digits.y_test,
                           digits.keras_accuracy)
     assert list(artifacts.load(tmp_path)) == ["digits"]
+    with pytest.raises(ValueError, match=r"among the saved models \(digits\); got 'vibration'"):
+        artifacts.load(tmp_path, names=["vibration"])
     with pytest.raises(ValueError, match="name must be one of digits, vibration"):
         artifacts.write_model(tmp_path, "resnet", digits.variants, digits.x_test, digits.y_test, 0.5)
 
