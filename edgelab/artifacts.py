@@ -4,7 +4,8 @@ The quantization demo must not import TensorFlow in its kernel, so ``make demo``
 ``python -m edgelab.artifacts build/demo``: train the course's two small models (the digits
 CNN and the vibration fault detector), convert each to the four variants, and save them with
 their test split and a manifest of SHA-256 hashes. The demo then loads them with
-:func:`load` — LiteRT only, each model when it is first asked for. The files are build output (git-ignored).
+:func:`load` — LiteRT only, each model when it is first asked for. The files are build
+output (git-ignored).
 """
 
 from __future__ import annotations
@@ -98,28 +99,31 @@ def build(out_dir: PathLike, names: Sequence[str] = tuple(MODELS), seed: int = 0
     return path
 
 
-def available(out_dir: PathLike) -> Dict[str, str]:
-    """The models saved in ``out_dir`` and their descriptions, without loading any."""
-    out = Path(os.fspath(out_dir))
+def _saved_manifest(out: Path) -> dict:
     if not (out / MANIFEST).exists():
         raise EdgelabError(f"no demo models in {out}: build them with `python -m edgelab.artifacts {out}` "
                            "(or `make demo`)")
-    return {name: entry["description"] for name, entry in _read_manifest(out)["models"].items()}
+    return _read_manifest(out)
+
+
+def available(out_dir: PathLike) -> Dict[str, str]:
+    """The models saved in ``out_dir`` and their descriptions, without loading any."""
+    models = _saved_manifest(Path(os.fspath(out_dir)))["models"]
+    return {name: entry["description"] for name, entry in models.items()}
 
 
 def load(out_dir: PathLike, names: Optional[Sequence[str]] = None) -> Dict[str, ModelArtifacts]:
     """Load the named models (default: all) that :func:`build` saved, checking each file
     against its hash."""
     out = Path(os.fspath(out_dir))
-    saved = available(out)
+    saved = _saved_manifest(out)["models"]
     names = list(saved) if names is None else list(names)
     for name in names:
         if name not in saved:
             raise ValueError(f"names must be among the saved models ({', '.join(saved)}); got {name!r}")
-    manifest = _read_manifest(out)
     loaded = {}
     for name in names:
-        entry = manifest["models"][name]
+        entry = saved[name]
         variants = {v: ConvertedModel.load(out / f["file"], name=name, sha256=f["sha256"])
                     for v, f in entry["variants"].items()}
         data = np.load(out / entry["test"])

@@ -49,6 +49,17 @@ def _png(fig: Any) -> bytes:
     return buffer.getvalue()
 
 
+def _wire(box: w.VBox, controls: tuple, update: Any, plot: w.Image) -> w.VBox:
+    """Redraw on every change of ``controls`` and draw once now; ``box.controls`` (by
+    description) and ``box.plot`` let tests and callers drive the dashboard."""
+    for control in controls:
+        control.observe(update, names="value")
+    box.controls = {c.description: c for c in controls}
+    box.plot = plot
+    update()
+    return box
+
+
 def _fmt_ms(value: float) -> str:
     return "failed" if not math.isfinite(value) else f"{value:,.1f} ms"
 
@@ -136,14 +147,9 @@ def latency_dashboard() -> w.VBox:
         plot.value = _png(fig)
 
     controls = (link, payload, rate, deadline, cloud, edge, model)
-    for control in controls:
-        control.observe(update, names="value")
     box.children = [w.HBox([w.VBox(list(controls[:4])), w.VBox(list(controls[4:]))]),
                     w.HBox([table, plot])]
-    box.controls = {c.description: c for c in controls}
-    box.plot = plot
-    update()
-    return box
+    return _wire(box, controls, update, plot)
 
 
 _STATE_COLOURS = {"new": "#2e7d32", "rolled_back": "#c62828", "untouched": "#9e9e9e"}
@@ -215,16 +221,11 @@ def fleet_dashboard() -> w.VBox:
         plot.value = _png(fig)
 
     controls = (n, failure, canary, stage, seed, outage, readings, forward)
-    for control in controls:
-        control.observe(update, names="value")
     box.children = [w.HTML("<h3>Staged rollout with a health gate</h3>"),
                     w.HBox([w.VBox([n, failure, canary, stage, seed]), rollout_view]),
                     w.HTML("<h3>Far edge: store and forward through an outage</h3>"),
                     w.HBox([w.VBox([outage, readings, forward]), w.VBox([outbox_view, plot])])]
-    box.controls = {c.description: c for c in controls}
-    box.plot = plot
-    update()
-    return box
+    return _wire(box, controls, update, plot)
 
 
 DEMO_ARTIFACTS = "build/demo"
@@ -252,14 +253,14 @@ def quantization_dashboard(artifacts_dir: Optional[str] = None) -> w.VBox:
     measured here and estimated there, and the weights before and after quantization."""
     import os
 
-    from edgelab import artifacts, report
+    from edgelab import artifacts
     from edgelab.convert import VARIANTS
     from edgelab.quantize import largest_weights
 
     folder = artifacts_dir or os.environ.get("EDGELAB_DEMO_ARTIFACTS", DEMO_ARTIFACTS)
     saved = artifacts.available(folder)
-    models: dict[str, Any] = {}  # loaded, and measured once, when first shown
-    rows: dict[str, list] = {}
+    models: dict[str, Any] = {}  # loaded when first shown, with its float32 weights for the histogram
+    rows: dict[str, list] = {}  # measured once per model
     model = w.Dropdown(options=[(text.split(":")[0], name) for name, text in saved.items()],
                        value=next(iter(saved)), description="model", style=WIDE)
     variant = w.Dropdown(options=list(VARIANTS), value="int8", description="variant", style=WIDE)
@@ -270,19 +271,18 @@ def quantization_dashboard(artifacts_dir: Optional[str] = None) -> w.VBox:
 
     def update(*_: object) -> None:
         if model.value not in models:
-            models.update(artifacts.load(folder, names=[model.value]))
-        chosen_model = models[model.value]
-        if model.value not in rows:
-            rows[model.value] = report.compare_variants(chosen_model.variants, chosen_model.x_test,
-                                                        chosen_model.y_test, runs=100, warmup_runs=10)
-        numbers = quantization_numbers(chosen_model, variant.value, device.value, rows[model.value])
+            loaded = artifacts.load(folder, names=[model.value])[model.value]
+            models[model.value] = (loaded, largest_weights(loaded.variants["float32"])[1])
+        chosen_model, reference = models[model.value]
+        numbers = quantization_numbers(chosen_model, variant.value, device.value, rows.get(model.value))
+        rows[model.value] = numbers["rows"]
         box.result = numbers
         chosen = " style='font-weight:bold;background:#e3f2fd'"
         lines = "".join(
             f"<tr{chosen if r['variant'] == variant.value else ''}>"
             f"<td>{r['variant']}</td><td>{r['size_bytes'] / 1000:,.1f} kB</td><td>{r['size_ratio']:.2f}x</td>"
             f"<td>{r['accuracy']:.1%}</td><td>{r['p50_ms'] * 1000:,.1f} µs</td></tr>"
-            for r in rows[model.value])
+            for r in numbers["rows"])
         est = numbers["estimate"]
         there = (f"≈ {est.ms:,.3g} ms ({est.bound}-bound)" if est.fits and est.runs
                  else f"cannot run: {est.reason}")
@@ -298,7 +298,6 @@ def quantization_dashboard(artifacts_dir: Optional[str] = None) -> w.VBox:
             f"split ({len(chosen_model.y_test)} examples). On a desktop CPU int8 is not always faster: "
             "measure. Dynamic-range quantization leaves small weight tensors (under 1,024 values) in "
             "float32, so a tiny model barely shrinks.</i></p>")
-        _, reference = largest_weights(chosen_model.variants["float32"])
         name, values = largest_weights(chosen_model.variants[variant.value])
         fig, ax = _figure(6, 3)
         bins = np.linspace(float(reference.min()), float(reference.max()), 120)
@@ -311,10 +310,5 @@ def quantization_dashboard(artifacts_dir: Optional[str] = None) -> w.VBox:
         plot.value = _png(fig)
 
     controls = (model, variant, device)
-    for control in controls:
-        control.observe(update, names="value")
     box.children = [w.HBox(list(controls)), w.HBox([table, plot])]
-    box.controls = {c.description: c for c in controls}
-    box.plot = plot
-    update()
-    return box
+    return _wire(box, controls, update, plot)
