@@ -38,7 +38,22 @@ def nbgrader(args: list[str], course_root: Path, timeout: float = 900, cwd: Path
 
 
 def lesson_notebooks(lesson_dir: Path) -> list[Path]:
+    """The notebooks of a lesson folder (hidden files left out)."""
     return sorted(p for p in lesson_dir.glob("*.ipynb") if not p.name.startswith("."))
+
+
+DATA_DIR = "data"
+
+
+def lesson_data_files(lesson_dir: Path) -> list[Path]:
+    """The lesson's declared data files: every regular file under ``<lesson>/data/`` (no
+    symlinks). Anything else in a lesson folder (models a run left behind) is not course
+    content: releases and grading sandboxes leave it out."""
+    folder = Path(lesson_dir) / DATA_DIR
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()
+                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
 
 
 def _split_lines(notebook: Path) -> tuple[list[str], list[str], set[str]]:
