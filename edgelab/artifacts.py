@@ -6,6 +6,11 @@ CNN and the vibration fault detector), convert each to the four variants, and sa
 their test split and a manifest of SHA-256 hashes. The demo then loads them with
 :func:`load` — LiteRT only, each model when it is first asked for. The files are build
 output (git-ignored).
+
+The demo finds them wherever its kernel runs (``make demo``, JupyterLab's Voila preview, a
+notebook anywhere in the checkout, Binder) with :func:`find`: ``$EDGELAB_DEMO_ARTIFACTS``
+when it is set, else the checkout's ``build/demo`` (when edgelab runs from a checkout), else
+the per-user cache ``$XDG_CACHE_HOME/edgelab/demo`` (default ``~/.cache/edgelab/demo``).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from edgelab.convert import ConvertedModel
 from edgelab.errors import EdgelabError
 
 MANIFEST = "manifest.json"
+ENV_VAR = "EDGELAB_DEMO_ARTIFACTS"
 FORMAT = 2  # manifest layout: {"format": 2, "models": {name: {...}}}
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -99,6 +105,39 @@ def build(out_dir: PathLike, names: Sequence[str] = tuple(MODELS), seed: int = 0
     return path
 
 
+def _checkout() -> Optional[Path]:
+    """The checkout edgelab runs from (editable install or PYTHONPATH), or None when it is
+    installed as a package."""
+    root = Path(__file__).resolve().parent.parent
+    return root if (root / "pyproject.toml").is_file() and (root / "demos").is_dir() else None
+
+
+def search_path() -> list[Path]:
+    """Where the demos look for their models, in order: ``$EDGELAB_DEMO_ARTIFACTS`` alone when
+    it is set; else the checkout's ``build/demo`` (when edgelab runs from a checkout) and the
+    per-user cache ``$XDG_CACHE_HOME/edgelab/demo`` (default ``~/.cache/edgelab/demo``)."""
+    if os.environ.get(ENV_VAR):
+        return [Path(os.environ[ENV_VAR])]
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "edgelab" / "demo"
+    checkout = _checkout()
+    return [checkout / "build" / "demo", cache] if checkout else [cache]
+
+
+def find() -> Path:
+    """The first folder of :func:`search_path` holding built models; an EdgelabError whose
+    message is one line saying how to build them when there is none."""
+    folders = search_path()
+    for folder in folders:
+        if (folder / MANIFEST).is_file():
+            return folder
+    checkout = _checkout()
+    in_checkout = checkout is not None and folders[0] == checkout / "build" / "demo"
+    make = f" (or `make demo` in {checkout})" if in_checkout else ""
+    raise EdgelabError(f"The demo models are not built yet (looked in {', '.join(map(str, folders))}): "
+                       f"build them with `python -m edgelab.artifacts {folders[0]}`{make}; "
+                       "it takes about a minute.")
+
+
 def _saved_manifest(out: Path) -> dict:
     if not (out / MANIFEST).exists():
         raise EdgelabError(f"no demo models in {out}: build them with `python -m edgelab.artifacts {out}` "
@@ -133,10 +172,19 @@ def load(out_dir: PathLike, names: Optional[Sequence[str]] = None) -> Dict[str, 
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: python -m edgelab.artifacts OUT_DIR", file=sys.stderr)
+    """``python -m edgelab.artifacts [OUT_DIR]``: build the demo models into OUT_DIR (default:
+    the first folder of :func:`search_path`); ``--where``: print the folder the demos read."""
+    if argv == ["--where"]:
+        try:
+            print(find())
+        except EdgelabError as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        return 0
+    if len(argv) > 1 or (argv and argv[0].startswith("-")):
+        print("usage: python -m edgelab.artifacts [OUT_DIR | --where]", file=sys.stderr)
         return 2
-    print(f"wrote {build(argv[0])}")
+    print(f"wrote {build(argv[0] if argv else search_path()[0])}")
     return 0
 
 

@@ -7,6 +7,7 @@ same object serves the browser (Voila) and the tests (set a control's ``.value``
 
 from __future__ import annotations
 
+import html
 import io
 import math
 from typing import Any, Optional
@@ -228,9 +229,6 @@ def fleet_dashboard() -> w.VBox:
     return _wire(box, controls, update, plot)
 
 
-DEMO_ARTIFACTS = "build/demo"
-
-
 def quantization_numbers(model: Any, variant: str, device: str,
                          rows: Optional[list] = None) -> dict[str, Any]:
     """Size, accuracy, measured latency here and estimated latency on ``device`` for one variant
@@ -250,15 +248,22 @@ def quantization_numbers(model: Any, variant: str, device: str,
 
 def quantization_dashboard(artifacts_dir: Optional[str] = None) -> w.VBox:
     """Pick a model, a variant (fp32, dynamic, fp16, int8) and a device: size, accuracy, latency
-    measured here and estimated there, and the weights before and after quantization."""
-    import os
+    measured here and estimated there, and the weights before and after quantization.
 
-    from edgelab import artifacts
+    The models are read from ``artifacts_dir``, default :func:`edgelab.artifacts.find`; when
+    they are missing (or from an older edgelab) the dashboard is one line saying how to build
+    them, and its ``result`` is None."""
+    from edgelab import EdgelabError, artifacts
     from edgelab.convert import VARIANTS
     from edgelab.quantize import largest_weights
 
-    folder = artifacts_dir or os.environ.get("EDGELAB_DEMO_ARTIFACTS", DEMO_ARTIFACTS)
-    saved = artifacts.available(folder)
+    try:
+        folder = artifacts_dir or artifacts.find()
+        saved = artifacts.available(folder)
+    except EdgelabError as exc:
+        box = w.VBox([w.HTML(f"<p class='edgelab-missing'><b>{html.escape(str(exc))}</b></p>")])
+        box.result = None
+        return box
     models: dict[str, Any] = {}  # loaded when first shown, with its float32 weights for the histogram
     rows: dict[str, list] = {}  # measured once per model
     model = w.Dropdown(options=[(text.split(":")[0], name) for name, text in saved.items()],

@@ -149,3 +149,18 @@ def close(page) -> None:
     them, and its ``run_before_unload`` closes the tab before the request is sent."""
     page.goto("about:blank")
     page.close()
+
+
+def copy_checkout(dest: Path, demo_models: Path | None = None) -> Path:
+    """A copy of this checkout's edgelab package, demos and pyproject.toml at ``dest`` (a
+    checkout in an ordinary place, independent of this one's ``build/``); ``demo_models``
+    (a folder edgelab.artifacts built) is copied to ``dest/build/demo``."""
+    import shutil
+
+    skip = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
+    for folder in ("edgelab", "demos"):
+        shutil.copytree(REPO / folder, dest / folder, ignore=skip)
+    shutil.copy2(REPO / "pyproject.toml", dest / "pyproject.toml")
+    if demo_models is not None:
+        shutil.copytree(demo_models, dest / "build" / "demo")
+    return dest

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from browser import copy_checkout
 from conftest import REPO
 
 from edgelab import EdgelabError, ModelError, artifacts
@@ -95,3 +98,60 @@ def test_quantization_dashboard_follows_its_controls(saved: Path) -> None:
     assert box.controls["variant"].value == "float32" and box.result["rows"][0]["size_bytes"] < 20_000
     dynamic = next(r for r in box.result["rows"] if r["variant"] == "dynamic")
     assert dynamic["size_ratio"] > 0.9  # its tensors are too small for dynamic-range quantization
+
+
+def built(folder: Path) -> Path:
+    """A folder that looks built to :func:`artifacts.find` (a manifest, no models): enough for
+    the lookup, without training anything."""
+    folder.mkdir(parents=True)
+    (folder / artifacts.MANIFEST).write_text(json.dumps({"format": artifacts.FORMAT, "models": {}}))
+    return folder
+
+
+def where(pythonpath: Path, cache: Path, cwd: Path) -> subprocess.CompletedProcess:
+    """``python -m edgelab.artifacts --where`` with edgelab imported from ``pythonpath``, the user
+    cache at ``cache``, run in ``cwd`` and without EDGELAB_DEMO_ARTIFACTS."""
+    env = {k: v for k, v in os.environ.items() if k != artifacts.ENV_VAR}
+    env.update(PYTHONPATH=str(pythonpath), XDG_CACHE_HOME=str(cache))
+    return subprocess.run([sys.executable, "-m", "edgelab.artifacts", "--where"], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_the_environment_variable_alone_decides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """EDGELAB_DEMO_ARTIFACTS, when set, is the only folder searched (no silent fallback)."""
+    monkeypatch.setenv(artifacts.ENV_VAR, str(tmp_path / "nothing"))
+    assert artifacts.search_path() == [tmp_path / "nothing"]
+    with pytest.raises(EdgelabError, match=f"python -m edgelab.artifacts {tmp_path / 'nothing'}`;"):
+        artifacts.find()
+    monkeypatch.setenv(artifacts.ENV_VAR, str(built(tmp_path / "models")))
+    assert artifacts.find() == tmp_path / "models"
+
+
+def test_a_checkout_reads_its_own_build_folder_from_anywhere(tmp_path: Path) -> None:
+    """Run from a checkout (any working directory), the demos read the checkout's build/demo,
+    before the user cache; with neither, one line names the checkout's build command."""
+    checkout = copy_checkout(tmp_path / "course")
+    cache = tmp_path / "cache"
+    proc = where(checkout, cache, cwd=checkout / "demos")
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert (f"`python -m edgelab.artifacts {checkout / 'build' / 'demo'}` (or `make demo` in {checkout})"
+            in proc.stderr)
+    built(cache / "edgelab" / "demo")
+    assert where(checkout, cache, cwd=tmp_path).stdout.strip() == str(cache / "edgelab" / "demo")
+    built(checkout / "build" / "demo")
+    assert where(checkout, cache, cwd=tmp_path).stdout.strip() == str(checkout / "build" / "demo")
+
+
+def test_an_installed_edgelab_reads_the_user_cache(tmp_path: Path) -> None:
+    """edgelab installed as a package (no checkout around it) reads and builds the per-user
+    cache, $XDG_CACHE_HOME/edgelab/demo."""
+    site = tmp_path / "site-packages"
+    shutil.copytree(REPO / "edgelab", site / "edgelab", ignore=shutil.ignore_patterns("__pycache__"))
+    cache = tmp_path / "cache"
+    proc = where(site, cache, cwd=tmp_path)
+    assert proc.returncode == 1 and "make demo" not in proc.stderr
+    assert f"`python -m edgelab.artifacts {cache / 'edgelab' / 'demo'}`;" in proc.stderr
+    built(cache / "edgelab" / "demo")
+    proc = where(site, cache, cwd=tmp_path)
+    assert proc.returncode == 0 and proc.stdout.strip() == str(cache / "edgelab" / "demo")

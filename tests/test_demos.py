@@ -15,6 +15,7 @@ from browser import (
     VoilaServer,
     chromium,
     close,
+    copy_checkout,
     open_demo,
     voila_server,
     watch_errors,
@@ -34,6 +35,52 @@ INTERACTIONS = {
                                "watch": ".edgelab-table", "plot": True},
 }
 PLOT = "img.widget-image"
+
+
+def run_notebook(path: Path, env: dict) -> dict:
+    """Execute a notebook as Voila and JupyterLab do (a fresh ipykernel started in the
+    notebook's folder, with ``env``); return the HTML values of the widgets it displayed."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(str(path), as_version=4)
+    NotebookClient(nb, timeout=300, resources={"metadata": {"path": str(path.parent)}}).execute(env=env)
+    outputs = [output for cell in nb.cells for output in cell.get("outputs", [])]
+    assert [o for o in outputs if o["output_type"] == "error" or o.get("name") == "stderr"] == []
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    return {key: model["state"]["value"] for key, model in state.items()
+            if model["model_name"] == "HTMLModel"}
+
+
+def kernel_env(checkout: Path, cache: Path) -> dict:
+    """A kernel environment like a student's: edgelab imported from ``checkout``, an empty user
+    cache at ``cache``, and no EDGELAB_DEMO_ARTIFACTS (only demos/serve.py sets it)."""
+    env = {k: v for k, v in os.environ.items() if k != "EDGELAB_DEMO_ARTIFACTS"}
+    return dict(env, PYTHONPATH=str(checkout), XDG_CACHE_HOME=str(cache))
+
+
+@pytest.mark.slow
+def test_quantization_demo_finds_the_checkouts_models(demo_artifacts: Path, tmp_path: Path) -> None:
+    """Run in its own folder without demos/serve.py (a notebook, JupyterLab's Voila preview,
+    Binder), the quantization demo finds the models built in the checkout's build/demo."""
+    checkout = copy_checkout(tmp_path / "course", demo_models=demo_artifacts)
+    html = run_notebook(checkout / "demos" / "quantization_explorer.ipynb",
+                        kernel_env(checkout, tmp_path / "cache"))
+    assert any("class='edgelab-estimate'" in value for value in html.values()), html
+
+
+@pytest.mark.slow
+def test_quantization_demo_without_models_says_how_to_build_them(tmp_path: Path) -> None:
+    """With no models built anywhere, the demo shows one line naming the build command for this
+    checkout, and no error output or traceback."""
+    checkout = copy_checkout(tmp_path / "course")
+    html = run_notebook(checkout / "demos" / "quantization_explorer.ipynb",
+                        kernel_env(checkout, tmp_path / "cache"))
+    assert len(html) == 1, html
+    message = next(iter(html.values()))
+    assert "class='edgelab-missing'" in message and "\n" not in message
+    assert f"python -m edgelab.artifacts {checkout / 'build' / 'demo'}" in message
+    assert f"make demo` in {checkout}" in message
 
 
 @pytest.fixture(scope="module")
