@@ -731,3 +731,192 @@ def test_hub_config_frames_the_formgrader_only_with_subdomains(tmp_path: Path,
     framing = json.loads((REPO / "hub" / "jupyter" / "framing" / "jupyter_server_config.json").read_text())
     headers = framing["ServerApp"]["tornado_settings"]["headers"]
     assert headers == {"Content-Security-Policy": "frame-ancestors 'self'"}
+
+
+# --- The safe collect (hub/edgelab_exchange.py) on a local exchange, with system users -----
+# "nobody" and "daemon" stand for two students: entries are owned by them (chown as root).
+
+def _timestamp(minute: int) -> str:
+    return f"2030-01-01 10:{minute:02d}:00.000000 UTC"
+
+
+def _plant(folder: Path, name: str, owner: str, files: dict[str, str]) -> Path:
+    """An entry ``folder/name`` holding ``files`` (relative path: text), all owned by ``owner``."""
+    entry = folder / name
+    for rel, text in files.items():
+        (entry / rel).parent.mkdir(parents=True, exist_ok=True)
+        (entry / rel).write_text(text)
+    entry.mkdir(exist_ok=True)
+    account = pwd.getpwnam(owner)
+    for dirpath, _dirs, names in os.walk(entry):
+        os.lchown(dirpath, account.pw_uid, account.pw_gid)
+        for name_ in names:
+            os.lchown(os.path.join(dirpath, name_), account.pw_uid, account.pw_gid)
+    return entry
+
+
+def _system_students() -> None:
+    require(os.geteuid() == 0, "root (to give files to other Unix users)")
+    for name in ("nobody", "daemon"):
+        require(_exists(name), f"the Unix user {name}")
+
+
+def test_read_entry_names_every_link_special_file_and_foreign_file(tmp_path: Path) -> None:
+    """Symbolic links (deep, and in a folder collect ignores), a FIFO, hard links and files owned
+    by someone else are each named in the refusal, and the partial copy is removed."""
+    import edgelab_exchange
+
+    _system_students()
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the instructor's")
+    entry = _plant(tmp_path, f"nobody+a1+{_timestamp(0)}", "nobody",
+                   {"a1.ipynb": "{}", "mine.txt": "m", "sub/deep/x.txt": "x"})
+    os.symlink(secret, entry / "sub" / "deep" / "link.ipynb")
+    (entry / ".ipynb_checkpoints").mkdir()
+    os.symlink(secret, entry / ".ipynb_checkpoints" / "a1-checkpoint.ipynb")
+    os.mkfifo(entry / "pipe")
+    os.link(secret, entry / "hard.txt")  # root's file
+    os.link(entry / "mine.txt", entry / "mine2.txt")
+    (entry / "root.txt").write_text("r")  # created by root: not the student's
+    for path in (entry / "sub" / "deep" / "link.ipynb", entry / ".ipynb_checkpoints", entry / "pipe",
+                 entry / ".ipynb_checkpoints" / "a1-checkpoint.ipynb"):
+        os.lchown(path, pwd.getpwnam("nobody").pw_uid, -1)
+    rules = edgelab_exchange.CopyRules(ignore=(".ipynb_checkpoints",))
+    folder = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        with pytest.raises(edgelab_exchange.EntryRefused) as refused:
+            edgelab_exchange.read_entry(folder, entry.name, "nobody", rules, str(tmp_path / "copy"))
+    finally:
+        os.close(folder)
+    not_yours = "is owned by Unix user root, not by nobody, the student it is named after"
+    assert refused.value.problems == [
+        f".ipynb_checkpoints/a1-checkpoint.ipynb is a symbolic link (to {secret})",
+        f"hard.txt {not_yours}",
+        "hard.txt has 2 hard links (a submitted file has one)",
+        "mine.txt has 2 hard links (a submitted file has one)",
+        "mine2.txt has 2 hard links (a submitted file has one)",
+        "pipe is a named pipe (FIFO)",
+        f"root.txt {not_yours}",
+        f"sub/deep/link.ipynb is a symbolic link (to {secret})",
+    ]
+    assert not (tmp_path / "copy").exists()
+
+
+def test_read_entry_checks_the_entry_itself_and_copies_a_clean_one(tmp_path: Path) -> None:
+    """An entry that is a link, named after no user or after another user is refused with
+    both users named; a clean entry is copied byte for byte, without its ignored files."""
+    import edgelab_exchange
+
+    _system_students()
+    target = _plant(tmp_path, "elsewhere", "nobody", {"a1.ipynb": "{}"})
+    os.symlink(target, tmp_path / f"nobody+a1+{_timestamp(1)}")
+    _plant(tmp_path, f"daemon+a1+{_timestamp(2)}", "nobody", {"a1.ipynb": "{}"})
+    clean = _plant(tmp_path, f"nobody+a1+{_timestamp(3)}", "nobody",
+                   {"a1.ipynb": '{"cells": []}', "data/x.csv": "1,2\n", "notes.pyc": "skip",
+                    ".ipynb_checkpoints/a1-checkpoint.ipynb": "{}"})
+    rules = edgelab_exchange.CopyRules(ignore=(".ipynb_checkpoints", "*.pyc"))
+    folder = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        refusals = {}
+        for name, student in ((f"nobody+a1+{_timestamp(1)}", "nobody"),
+                              (f"daemon+a1+{_timestamp(2)}", "daemon"), ("x+a1+t", "no-such-user")):
+            with pytest.raises(edgelab_exchange.EntryRefused) as refused:
+                edgelab_exchange.read_entry(folder, name, student, rules)
+            refusals[student] = str(refused.value)
+        size = edgelab_exchange.read_entry(folder, clean.name, "nobody", rules, str(tmp_path / "copy"))
+    finally:
+        os.close(folder)
+    assert refusals == {
+        "nobody": f"the entry is a symbolic link (to {target})",
+        "daemon": "the entry is owned by Unix user nobody, not by daemon, the student it is named after; "
+                  "a1.ipynb is owned by Unix user nobody, not by daemon, the student it is named after",
+        "no-such-user": "it is named after 'no-such-user', but no Unix user has that name"}
+    copied = sorted(str(p.relative_to(tmp_path / "copy")) for p in (tmp_path / "copy").rglob("*"))
+    assert copied == ["a1.ipynb", "data", "data/x.csv"]
+    assert (tmp_path / "copy" / "data" / "x.csv").read_text() == "1,2\n"
+    assert size == len('{"cells": []}') + len("1,2\n") + len("skip") + len("{}")  # every file counted
+
+
+def _collect_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, update: bool = True):
+    """A CheckedCollect of assignment a1 on the exchange and course root under ``tmp_path``."""
+    import edgelab_exchange
+    from nbgrader.coursedir import CourseDirectory
+
+    # nbgrader's gradebook runs `alembic` from PATH, as on the hub (the environment's bin/ first)
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    exchange = tmp_path / "exchange"
+    (exchange / COURSE / "inbound").mkdir(parents=True, exist_ok=True)
+    exchange.chmod(0o1777)
+    (tmp_path / "course").mkdir(exist_ok=True)
+    coursedir = CourseDirectory(root=str(tmp_path / "course"), course_id=COURSE, assignment_id="a1")
+    app = edgelab_exchange.CheckedCollect(coursedir=coursedir, root=str(exchange))
+    app.update = update
+    return app, exchange / COURSE / "inbound"
+
+
+def _logged(app) -> list[str]:
+    """Attach a handler to ``app.log``; the list receives every message it logs."""
+    import logging
+
+    lines: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(f"[{record.levelname}] {record.getMessage()}")
+    app.log.addHandler(handler)
+    app.log.setLevel(logging.INFO)
+    return lines
+
+
+def test_collect_takes_each_students_newest_valid_entry(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Collect refuses (with an error naming the entry) a newer entry with a link and an impostor
+    entry named after a classmate, and collects each student's own newest clean entry."""
+    _system_students()
+    app, inbound = _collect_app(tmp_path, monkeypatch)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the instructor's")
+    _plant(inbound, f"nobody+a1+{_timestamp(1)}+aaa", "nobody", {"a1.txt": "nobody's"})
+    linked = _plant(inbound, f"nobody+a1+{_timestamp(5)}+bbb", "nobody", {})
+    os.symlink(secret, linked / "a1.txt")
+    _plant(inbound, f"daemon+a1+{_timestamp(2)}+ccc", "daemon", {"a1.txt": "daemon's"})
+    _plant(inbound, f"daemon+a1+{_timestamp(6)}+ddd", "nobody", {"a1.txt": "impostor"})
+    _plant(inbound, "nobody+a1+not a time+eee", "nobody", {"a1.txt": "?"})
+    lines = _logged(app)
+    app.start()
+    submitted = tmp_path / "course" / "submitted"
+    assert (submitted / "nobody" / "a1" / "a1.txt").read_text() == "nobody's"
+    assert (submitted / "daemon" / "a1" / "a1.txt").read_text() == "daemon's"
+    errors = [line for line in lines if line.startswith("[ERROR]")]
+    assert len(errors) == 3, lines
+    assert f"Not collected: inbound entry {linked.name}: a1.txt is a symbolic link (to {secret})" in errors[1]
+    assert (f"inbound entry daemon+a1+{_timestamp(6)}+ddd: the entry is owned by Unix user nobody, "
+            "not by daemon, the student it is named after") in errors[0]
+    assert "'not a time' in its name is not a timestamp" in errors[2]
+    assert sorted(app.refused) == [f"daemon+a1+{_timestamp(6)}+ddd", linked.name, "nobody+a1+not a time+eee"]
+
+
+def test_collect_keeps_the_collected_submission_when_an_entry_turns_into_a_link(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An entry that passes the check and is then swapped for a link before the copy is refused
+    on the open file: the earlier collected submission stays, nothing of the target is copied."""
+    _system_students()
+    app, inbound = _collect_app(tmp_path, monkeypatch)
+    _plant(inbound, f"nobody+a1+{_timestamp(1)}+aaa", "nobody",
+           {"a1.txt": "first", "timestamp.txt": _timestamp(1)})  # nbgrader submit writes timestamp.txt
+    app.start()
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the instructor's")
+    newer = _plant(inbound, f"nobody+a1+{_timestamp(2)}+bbb", "nobody",
+                   {"a1.txt": "second", "timestamp.txt": _timestamp(2)})
+    app, _inbound = _collect_app(tmp_path, monkeypatch)
+    lines = _logged(app)
+    app.set_timestamp()
+    app.init_src()
+    assert [r["filename"] for r in app.candidates["nobody"]] == [newer.name, f"nobody+a1+{_timestamp(1)}+aaa"]
+    (newer / "a1.txt").unlink()  # the student swaps the checked file for a link
+    os.symlink(secret, newer / "a1.txt")
+    app.copy_files()
+    collected = tmp_path / "course" / "submitted" / "nobody"
+    assert (collected / "a1" / "a1.txt").read_text() == "first"
+    assert sorted(p.name for p in collected.iterdir()) == ["a1"]  # no staging folder left
+    assert any(f"inbound entry {newer.name}: a1.txt is a symbolic link" in line for line in lines), lines
+    assert "[INFO] No newer submission to collect: nobody a1" in lines

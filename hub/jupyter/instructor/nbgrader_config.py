@@ -7,3 +7,7 @@ import os
 c = get_config()  # noqa: F821 -- provided by traitlets when nbgrader loads this file
 
 load_subconfig(os.path.join(os.environ["EDGELAB_REPO"], "grader", "nbgrader_config.py"))  # noqa: F821
+
+# Collect refuses inbound entries holding symbolic links, devices or files not owned by the
+# student the entry is named after, and never follows a link (hub/edgelab_exchange.py).
+c.ExchangeFactory.collect = "edgelab_exchange.CheckedCollect"
