@@ -3,73 +3,115 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
-STAMP  := $(VENV)/.installed
-PORT   ?= 8888
+COURSE_STAMP := $(VENV)/.course-installed
+TEST_STAMP   := $(VENV)/.test-installed
+PORT ?= 8888
 LAB_ARGS ?=
+# The student workspace: student versions of the lessons, and the student's own work.
+WORKSPACE ?= workspace
+WORKSPACE_DIR = $(abspath $(WORKSPACE))
 # Jupyter refuses to run as root unless told; containers and CI run as root.
 ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root)
+# What a student installs comes as wheels only: nothing is ever compiled (no compiler needed).
+WHEELS_ONLY := --only-binary=:all:
+# The test tools too, except the NFQUEUE shaper's binding, built from source (needs the
+# Debian packages `make system-packages` installs).
+TEST_WHEELS := --only-binary=:all: --no-binary=netfilterqueue
+COURSE_LAB = $(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) $(ROOT_ARGS)
+NBGRADER_EXTENSIONS := nbgrader.server_extensions.formgrader nbgrader.server_extensions.assignment_list \
+	nbgrader.server_extensions.validate_assignment nbgrader.server_extensions.course_list
+# The student view turns off nbgrader's instructor extensions for its launch.
+STUDENT_ONLY := --ServerApp.jpserver_extensions nbgrader.server_extensions.formgrader=False \
+	--ServerApp.jpserver_extensions nbgrader.server_extensions.course_list=False
+LINT_PATHS := edgelab tests bench grader hub demos tools nbgrader_config.py
 
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: course setup test test-fast bench release demo lint lock doctor clean
+.PHONY: course instructor setup system-packages test test-fast bench release demo lint lock doctor \
+	bare-machine clean
 
-## Create .venv with the course and test tools, pinned by constraints.txt.
-$(STAMP): pyproject.toml constraints.txt
-	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python >= 3.10 needed (3.11 tested), found " + sys.version.split()[0]'
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+## The course's Python: the oldest the pins in constraints.txt support is 3.11.
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 needed, found " + sys.version.split()[0]'
+	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -c constraints.txt -e ".[course,dev]"
-	$(BIN)/jupyter server extension enable --sys-prefix nbgrader.server_extensions.formgrader \
-		nbgrader.server_extensions.assignment_list nbgrader.server_extensions.validate_assignment \
-		nbgrader.server_extensions.course_list >/dev/null
+
+## What a student needs (the `course` extra), pinned by constraints.txt, from wheels only.
+$(COURSE_STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) install --quiet $(WHEELS_ONLY) -c constraints.txt -e ".[course]"
+	$(BIN)/jupyter server extension enable --sys-prefix $(NBGRADER_EXTENSIONS) >/dev/null
 	$(BIN)/jupyter labextension enable --level=sys_prefix @jupyter/nbgrader @jupyter-widgets/jupyterlab-manager >/dev/null
-	touch $(STAMP)
+	touch $@
 
-setup: $(STAMP)
+## The test and benchmark tools on top (`dev`, `shaper`), after the Debian packages they need.
+$(TEST_STAMP): $(COURSE_STAMP) pyproject.toml constraints.txt | system-packages
+	$(PIP) install --quiet $(TEST_WHEELS) -c constraints.txt -e ".[course,dev,shaper]"
+	touch $@
 
-## Set everything up and open the course in JupyterLab (127.0.0.1, token auth on).
-course: $(STAMP)
+setup: $(TEST_STAMP)
+
+## The Debian packages the tests need (.ci/system-packages.txt): apt-get as root, `sudo -n`
+## when allowed, otherwise stop and print the one command to run.
+system-packages:
+	@$(PYTHON) -m tools.system_packages install
+
+## Student view: the student versions of every lesson in $(WORKSPACE)/ (your edits are kept),
+## opened in JupyterLab at lesson 00 (127.0.0.1, token auth on, no formgrader).
+course: $(COURSE_STAMP)
 	$(BIN)/edgelab doctor
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) --ServerApp.root_dir=$(CURDIR) \
-		--LabApp.default_url=/lab/tree/lessons/00-welcome/welcome.ipynb $(ROOT_ARGS) $(LAB_ARGS)
+	$(BIN)/python -m grader.workspace sync $(WORKSPACE_DIR)
+	JUPYTER_CONFIG_PATH=$(WORKSPACE_DIR)/.jupyter $(COURSE_LAB) --ServerApp.root_dir=$(WORKSPACE_DIR) \
+		--LabApp.default_url=/lab/tree/00-welcome/welcome.ipynb $(STUDENT_ONLY) $(LAB_ARGS)
 
-## Set everything up and run the whole test suite.
-test: $(STAMP)
-	$(BIN)/ruff check edgelab tests bench grader hub demos nbgrader_config.py
+## Instructor view: the source notebooks (solutions, hidden tests) and the formgrader.
+instructor: $(COURSE_STAMP)
+	$(BIN)/edgelab doctor
+	$(COURSE_LAB) --ServerApp.root_dir=$(CURDIR) \
+		--LabApp.default_url=/lab/tree/lessons/00-welcome/welcome.ipynb $(LAB_ARGS)
+
+## Set everything up (Debian packages included) and run the whole test suite.
+test: system-packages $(TEST_STAMP)
+	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/python -m pytest -q
 
 ## The inner loop: everything but the slow tests.
-test-fast: $(STAMP)
+test-fast: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
 
+## A bare Debian 12 root (debootstrap) where `make course` must work from a clone of HEAD.
+bare-machine: system-packages
+	$(PYTHON) -m tools.bare_machine
+
 ## Benchmarks: ratios measured side by side in one run.
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	$(BIN)/python bench/run.py
 
 ## Serve the Voila demo gallery on 127.0.0.1 (DEMO_PORT, default 8866).
 DEMO_PORT ?= 8866
-demo: $(STAMP) build/demo/manifest.json
+demo: $(COURSE_STAMP) build/demo/manifest.json
 	$(BIN)/python demos/serve.py --port $(DEMO_PORT)
 
 ## The quantization demo's models: trained and converted once with TensorFlow (build output).
-build/demo/manifest.json: $(STAMP) edgelab/artifacts.py edgelab/models.py edgelab/convert.py edgelab/datasets.py
+build/demo/manifest.json: $(COURSE_STAMP) edgelab/artifacts.py edgelab/models.py edgelab/convert.py edgelab/datasets.py
 	$(BIN)/python -m edgelab.artifacts build/demo
 
 ## Student versions of every lesson, in release/, validated (source passes, release fails, no leaks).
-release: $(STAMP)
+release: $(COURSE_STAMP)
 	$(BIN)/python -m grader release
 
-doctor: $(STAMP)
+doctor: $(COURSE_STAMP)
 	$(BIN)/edgelab doctor
 
-lint: $(STAMP)
-	$(BIN)/ruff check edgelab tests bench grader hub demos nbgrader_config.py
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check $(LINT_PATHS)
 
-## Re-pin constraints.txt from the current .venv.
-lock: $(STAMP)
-	( echo "# Every package of the course + dev install, at the versions tested together on Python 3.11."; \
-	  echo "# Regenerate with: make lock"; \
+## Re-pin constraints.txt from the current .venv: run it on the oldest Python supported (3.11.2,
+## Debian 12's), so every pin installs there (tests/test_packaging.py checks the lock).
+lock: $(TEST_STAMP)
+	( echo "# Every package of the course + dev + shaper install, at the versions tested together."; \
+	  echo "# Each supports Python 3.11.0 and later (tests/test_packaging.py). Regenerate with: make lock"; \
 	  $(PIP) freeze --exclude-editable | grep -v '^edgelab' ) > constraints.txt
 
+## Removes build output and the environment, never the student workspace (your work).
 clean:
 	rm -rf $(VENV) release submitted autograded feedback gradebook.db .pytest_cache
