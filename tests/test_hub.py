@@ -2,7 +2,8 @@
 
 One module-scoped course runs the whole term through HTTP only (the hub's REST API and
 the single-user servers' APIs, as a browser would): release, fetch, answers written with
-the contents API, submit (twice, late, broken JSON), a hub restart, collect, autograde
+the contents API, submit (twice, late, broken JSON), a hub restart, a student's planted
+inbound entries (links to the instructor's files, one named after a classmate), collect, autograde
 with the safe autograder in the instructor's kernel, feedback. Each test checks one
 outcome of that run.
 """
@@ -462,6 +463,7 @@ def _term(hub: Hub, seen: dict) -> None:
     time.sleep(1.1)
     seen["partial submit"] = partial.action("submit")
     seen["inbound"] = {s: _inbound(hub, s) for s in STUDENTS}
+    seen["planted"] = _plant_hostile_entries(hub)
 
     # The instructor: collect (formgrader API); autograde with the safe autograder and write
     # feedback without hidden tests (grader/, run from a cell of the instructor's kernel);
@@ -469,6 +471,8 @@ def _term(hub: Hub, seen: dict) -> None:
     t = time.monotonic()
     seen["collect"] = teacher.json("POST", f"/formgrader/api/assignment/{LESSON}/collect")
     steps["collect"] = time.monotonic() - t
+    seen["collected"] = _collected(Path(pwd.getpwnam(TEACHER).pw_dir) / "edge-ai" / "submitted",
+                                   seen["planted"]["key marker"])
     t = time.monotonic()
     seen["grading"] = json.loads(teacher.run(GRADE).strip().splitlines()[-1])
     steps["safe autograde + feedback (3 submissions)"] = time.monotonic() - t
@@ -502,6 +506,66 @@ def _term(hub: Hub, seen: dict) -> None:
     seen["isolation"] = json.loads(blank.run(probe, timeout=120).strip().splitlines()[-1])
 
 
+def _as_user(name: str, *cmd: str, stdin: str | None = None) -> None:
+    """Run ``cmd`` as the Unix user ``name``, with only their rights (as in their JupyterLab terminal)."""
+    account = pwd.getpwnam(name)
+    subprocess.run(cmd, user=account.pw_uid, group=account.pw_gid, extra_groups=[], cwd="/",
+                   env={"PATH": "/usr/bin:/bin", "HOME": account.pw_dir}, input=stdin, text=True,
+                   check=True, capture_output=True, timeout=30)
+
+
+def _plant_hostile_entries(hub: Hub) -> dict:
+    """Blank drops two entries into inbound, newer than every real submission: one whose files
+    are links to the instructor's source notebook and (a stand-in for) their ssh key, and one
+    named after Right holding Blank's untouched notebook. Returns the names and link targets."""
+    teacher = pwd.getpwnam(TEACHER)
+    ssh = Path(teacher.pw_dir) / ".ssh"
+    ssh.mkdir(mode=0o700)
+    key = ssh / "id_ed25519"
+    marker = f"edgelab test private key {secrets.token_hex(16)}"
+    key.write_text(f"-----BEGIN OPENSSH PRIVATE KEY-----\n{marker}\n-----END OPENSSH PRIVATE KEY-----\n")
+    key.chmod(0o600)
+    for path in (ssh, key):
+        os.chown(path, teacher.pw_uid, teacher.pw_gid)
+    source = Path(teacher.pw_dir) / "edge-ai" / "lessons" / LESSON / "welcome.ipynb"
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+    inbound = hub.exchange / COURSE / "inbound"
+    links = inbound / f"{BLANK}+{LESSON}+{stamp}+{secrets.token_hex(6)}"
+    _as_user(BLANK, "mkdir", str(links))
+    _as_user(BLANK, "ln", "-s", str(source), str(links / "welcome.ipynb"))
+    _as_user(BLANK, "ln", "-s", str(key), str(links / "id_ed25519"))
+    _as_user(BLANK, "tee", str(links / "timestamp.txt"), stdin=stamp)
+    impostor = inbound / f"{RIGHT}+{LESSON}+{stamp}+{secrets.token_hex(6)}"
+    _as_user(BLANK, "mkdir", str(impostor))
+    _as_user(BLANK, "cp", str(Path(pwd.getpwnam(BLANK).pw_dir) / LESSON / "welcome.ipynb"),
+             str(impostor / "welcome.ipynb"))
+    _as_user(BLANK, "tee", str(impostor / "timestamp.txt"), stdin=stamp)
+    return {"links": links.name, "impostor": impostor.name, "source": str(source), "key": str(key),
+            "key marker": marker}
+
+
+def _collected(submitted: Path, key_marker: str) -> dict:
+    """What collect put in the instructor's ``submitted/``: each student's files and timestamp,
+    the links found, and the files holding the key's marker or the source's solution markers."""
+    seen: dict = {"files": {}, "timestamps": {}, "links": [], "with key": [], "with solutions": []}
+    for dirpath, dirs, names in os.walk(submitted):
+        for name in dirs + names:
+            path = Path(dirpath) / name
+            if path.is_symlink():
+                seen["links"].append(str(path))
+            elif path.is_file():
+                text = path.read_text(errors="replace")
+                student = path.relative_to(submitted).parts[0]
+                seen["files"].setdefault(student, []).append(str(path.relative_to(submitted / student)))
+                if key_marker in text:
+                    seen["with key"].append(str(path))
+                if "BEGIN SOLUTION" in text or "BEGIN HIDDEN TESTS" in text:
+                    seen["with solutions"].append(str(path))
+                if name == "timestamp.txt":
+                    seen["timestamps"][student] = text.strip()
+    return seen
+
+
 GRADE = f"""
 import json, os, subprocess, sys, time
 from nbgrader.api import Gradebook
@@ -528,6 +592,27 @@ def test_scores_are_exactly_right(course: dict) -> None:
         assert re.search(rf"^{re.escape(student)}\s+welcome\s+ok\b", autograde["out"], re.M), autograde["out"]
     api = {s["student"]: (s["score"], s["max_score"]) for s in course["submissions"]}
     assert api == {name: (score, 3.0) for name, score in EXPECTED.items()}
+
+
+@pytest.mark.slow
+def test_collect_refuses_links_and_impostor_entries(course: dict) -> None:
+    """On the hub, a student's entry of links to the instructor's source and ssh key and an entry
+    named after a classmate are refused with messages naming them; each student's own last
+    submission is collected, and nothing of the instructor's is copied."""
+    planted, collect = course["planted"], course["collect"]
+    assert collect["success"], collect
+    log = collect["log"]
+    assert f"Not collected: inbound entry {planted['links']}: " in log, log
+    assert f"id_ed25519 is a symbolic link (to {planted['key']})" in log, log
+    assert f"welcome.ipynb is a symbolic link (to {planted['source']})" in log, log
+    assert (f"Not collected: inbound entry {planted['impostor']}: the entry is owned by Unix user "
+            f"{BLANK}, not by {RIGHT}, the student it is named after") in log, log
+    collected = course["collected"]
+    assert collected["timestamps"] == {s: course["inbound"][s][-1].split("+")[2] for s in STUDENTS}
+    assert {s: sorted(files) for s, files in collected["files"].items()} == {
+        s: [f"{LESSON}/submission_secret.txt", f"{LESSON}/timestamp.txt", f"{LESSON}/welcome.ipynb"]
+        for s in STUDENTS}
+    assert collected["links"] == [] and collected["with key"] == [] and collected["with solutions"] == []
 
 
 @pytest.mark.slow
