@@ -20,6 +20,7 @@ TEST_WHEELS := --only-binary=:all: --no-binary=netfilterqueue
 COURSE_LAB = $(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) $(ROOT_ARGS)
 NBGRADER_EXTENSIONS := nbgrader.server_extensions.formgrader nbgrader.server_extensions.assignment_list \
 	nbgrader.server_extensions.validate_assignment nbgrader.server_extensions.course_list
+LAB_EXTENSIONS := @jupyter/nbgrader @jupyter-widgets/jupyterlab-manager
 # The student view turns off nbgrader's instructor extensions for its launch.
 STUDENT_ONLY := --ServerApp.jpserver_extensions nbgrader.server_extensions.formgrader=False \
 	--ServerApp.jpserver_extensions nbgrader.server_extensions.course_list=False
@@ -39,8 +40,10 @@ $(BIN)/python:
 ## What a student needs (the `course` extra), pinned by constraints.txt, from wheels only.
 $(COURSE_STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	$(PIP) install --quiet $(WHEELS_ONLY) -c constraints.txt -e ".[course]"
-	$(BIN)/jupyter server extension enable --sys-prefix $(NBGRADER_EXTENSIONS) >/dev/null
-	$(BIN)/jupyter labextension enable --level=sys_prefix @jupyter/nbgrader @jupyter-widgets/jupyterlab-manager >/dev/null
+	$(BIN)/jupyter server extension enable --sys-prefix $(NBGRADER_EXTENSIONS) >/dev/null 2>&1 \
+		|| $(BIN)/jupyter server extension enable --sys-prefix $(NBGRADER_EXTENSIONS)
+	$(BIN)/jupyter labextension enable --level=sys_prefix $(LAB_EXTENSIONS) >/dev/null 2>&1 \
+		|| $(BIN)/jupyter labextension enable --level=sys_prefix $(LAB_EXTENSIONS)
 	touch $@
 
 ## The test and benchmark tools on top (`dev`, `shaper`), after the Debian packages they need.
@@ -59,8 +62,8 @@ system-packages:
 ## opened in JupyterLab at lesson 00 (127.0.0.1, token auth on, no formgrader).
 course: $(COURSE_STAMP)
 	$(BIN)/edgelab doctor
-	$(BIN)/python -m grader.workspace sync $(WORKSPACE_DIR)
-	JUPYTER_CONFIG_PATH=$(WORKSPACE_DIR)/.jupyter $(COURSE_LAB) --ServerApp.root_dir=$(WORKSPACE_DIR) \
+	$(BIN)/python -m grader.workspace sync "$(WORKSPACE_DIR)"
+	JUPYTER_CONFIG_PATH="$(WORKSPACE_DIR)/.jupyter" $(COURSE_LAB) --ServerApp.root_dir="$(WORKSPACE_DIR)" \
 		--LabApp.default_url=/lab/tree/00-welcome/welcome.ipynb $(STUDENT_ONLY) $(LAB_ARGS)
 
 ## Instructor view: the source notebooks (solutions, hidden tests) and the formgrader.

@@ -1,7 +1,9 @@
-"""`make course` opens JupyterLab on 127.0.0.1 with token auth, the course and nbgrader."""
+"""`make course` opens the student workspace, `make instructor` the sources and the formgrader:
+both on 127.0.0.1 with token auth."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -10,7 +12,9 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -23,8 +27,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def get(url: str) -> int:
-    """Status code of a GET, without following redirects."""
+def request(url: str, data: bytes | None = None) -> tuple[int, bytes]:
+    """Status code and body of a GET (or a POST of ``data``), without following redirects."""
 
     class NoRedirect(urllib.request.HTTPRedirectHandler):
         def redirect_request(self, *args, **kwargs):
@@ -32,24 +36,28 @@ def get(url: str) -> int:
 
     opener = urllib.request.build_opener(NoRedirect)
     try:
-        with opener.open(url, timeout=30) as response:
-            return response.status
+        with opener.open(url, data=data, timeout=120) as response:
+            return response.status, response.read()
     except urllib.error.HTTPError as exc:
-        return exc.code
+        return exc.code, b""
 
 
-@pytest.mark.slow
-def test_make_course_serves_lab_with_token(tmp_path: Path) -> None:
-    """The printed URL answers 200 on /lab; without the token the server refuses."""
+def get(url: str) -> int:
+    """Status code of a GET, without following redirects."""
+    return request(url)[0]
+
+
+@contextmanager
+def make_lab(target: str, tmp_path: Path, *args: str) -> Iterator[str]:
+    """Run `make TARGET` (JupyterLab, --no-browser) and yield the URL it prints; stop it after."""
     port = free_port()
-    log = open(tmp_path / "lab.log", "w+")
+    log = open(tmp_path / f"{target}.log", "w+")
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
-    proc = subprocess.Popen(["make", "-C", str(REPO), "course", f"PORT={port}",
-                             "LAB_ARGS=--no-browser"], stdout=log, stderr=subprocess.STDOUT,
-                            env=env, start_new_session=True)
+    proc = subprocess.Popen(["make", "-C", str(REPO), target, f"PORT={port}", "LAB_ARGS=--no-browser", *args],
+                            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     try:
         url = None
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 180
         while url is None and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.5)
             log.seek(0)
@@ -57,15 +65,58 @@ def test_make_course_serves_lab_with_token(tmp_path: Path) -> None:
             url = match.group(1) if match else None
         log.seek(0)
         assert url, f"no URL printed:\n{log.read()[-3000:]}"
-        token = url.split("token=")[1]
-        base = f"http://127.0.0.1:{port}"
-        assert get(url) == 200
-        assert get(f"{base}/lab/tree/lessons/00-welcome/welcome.ipynb?token={token}") == 200
-        assert get(f"{base}/formgrader/manage_assignments?token={token}") == 200
-        assert get(f"{base}/api/contents/lessons/00-welcome?token={token}") == 200
-        assert get(f"{base}/api/contents/lessons") in (401, 403)  # token auth is on
+        yield url
     finally:
         stop_group(proc)
+
+
+def split(url: str) -> tuple[str, str]:
+    """(base URL, token) of a printed URL."""
+    return url.split("/lab", 1)[0], url.split("token=", 1)[1]
+
+
+@pytest.mark.slow
+def test_make_course_serves_the_student_workspace(tmp_path: Path) -> None:
+    """The printed URL answers 200 and opens lesson 00's student version in the workspace;
+    the sources and the formgrader are not served, Validate and the assignment list are,
+    JupyterLab hides the instructor tools, and without the token the server refuses."""
+    ws = tmp_path / "ws"
+    with make_lab("course", tmp_path, f"WORKSPACE={ws}") as url:
+        base, token = split(url)
+        assert get(url) == 200
+        assert "/lab/tree/00-welcome/welcome.ipynb" in url or get(f"{base}/lab?token={token}") == 200
+        status, body = request(f"{base}/api/contents/00-welcome/welcome.ipynb?token={token}")
+        assert status == 200
+        text = json.dumps(json.loads(body)["content"])
+        assert "YOUR CODE HERE" in text and "BEGIN SOLUTION" not in text
+        assert (ws / "00-welcome" / "welcome.ipynb").exists()
+        assert get(f"{base}/api/contents/lessons?token={token}") == 404
+        assert get(f"{base}/formgrader/manage_assignments?token={token}") == 404
+        status, body = request(f"{base}/nbgrader_version?version=0.9.6&token={token}")  # validate's
+        assert status == 200 and json.loads(body)["success"] is True
+        status, body = request(f"{base}/assignments?course_id=edge-ai&token={token}")  # assignment list
+        assert status == 200 and "success" in json.loads(body)
+        status, page = request(f"{base}/lab/tree/00-welcome/welcome.ipynb?token={token}")
+        found = re.search(rb'id="jupyter-config-data"[^>]*>\s*(\{.*?\})\s*</script>', page, re.S)
+        assert status == 200 and found, "no JupyterLab page config"
+        config = json.loads(found.group(1))
+        disabled = config["disabledExtensions"]  # the plugins JupyterLab will not load
+        assert "@jupyter/nbgrader:formgrader" in disabled
+        assert "@jupyter/nbgrader:validate-assignment" not in disabled
+        assert get(f"{base}/api/contents/00-welcome") in (401, 403)  # token auth is on
+
+
+@pytest.mark.slow
+def test_make_instructor_serves_sources_and_formgrader(tmp_path: Path) -> None:
+    """The instructor view opens the source notebooks (solutions included) and the formgrader."""
+    with make_lab("instructor", tmp_path) as url:
+        base, token = split(url)
+        assert get(url) == 200
+        assert get(f"{base}/lab/tree/lessons/00-welcome/welcome.ipynb?token={token}") == 200
+        status, body = request(f"{base}/api/contents/lessons/00-welcome/welcome.ipynb?token={token}")
+        assert status == 200 and "BEGIN SOLUTION" in json.dumps(json.loads(body)["content"])
+        assert get(f"{base}/formgrader/manage_assignments?token={token}") == 200
+        assert get(f"{base}/api/contents/lessons") in (401, 403)  # token auth is on
 
 
 def stop_group(proc: subprocess.Popen) -> None:
