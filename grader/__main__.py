@@ -23,7 +23,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--student", action="append", default=None, help="only these students (repeatable)")
     p.add_argument("--wall-seconds", type=float, default=900.0, help="per notebook")
     p.add_argument("--cell-seconds", type=float, default=300.0, help="per cell")
-    p.add_argument("--memory-mb", type=int, default=6144, help="address space per process")
+    p.add_argument("--memory-mb", type=int, default=3072,
+                   help="memory of each submission's kernel and everything it starts (cgroup)")
+    p.add_argument("--processes", type=int, default=512, help="processes and threads per submission")
+    p.add_argument("--cpus", type=float, default=1.0, help="CPUs per submission")
 
     p = sub.add_parser("feedback", help="feedback HTML in feedback/, hidden tests removed")
     p.add_argument("lesson")
@@ -33,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("lesson")
     p.add_argument("--csv", type=Path, default=Path("grades.csv"))
     p.add_argument("--html", type=Path, default=None, help="default: report-<lesson>.html")
+
+    p = sub.add_parser("cgroups", help="as root: delegate cgroups to a user who grades without root")
+    p.add_argument("--delegate", metavar="USER", required=True)
 
     p = sub.add_parser("classgen", help="generate a test class of submissions (honest and hostile)")
     p.add_argument("lesson")
@@ -64,20 +70,40 @@ def _run(args: argparse.Namespace, root: Path) -> int:
                 print(f"  {item}")
         return 1 if any(problems.values()) else 0
     if args.command == "autograde":
-        from grader.autograde import autograde, runs_summary
+        from grader.autograde import EnvironmentBroken, autograde, runs_summary
+        from grader.bubblewrap import SandboxUnavailable
+        from grader.cgroups import CgroupsUnavailable
         from grader.sandbox import Limits
 
         limits = Limits(wall_seconds=args.wall_seconds, cell_seconds=args.cell_seconds,
-                        cpu_seconds=int(args.wall_seconds), memory_bytes=args.memory_mb * 2**20)
-        result = autograde(args.lesson, root, workers=args.workers, limits=limits, students=args.student)
-        print(runs_summary(result.runs))
+                        cpu_seconds=int(args.wall_seconds), memory_bytes=args.memory_mb * 2**20,
+                        processes=args.processes, cpus=args.cpus)
+        try:
+            result = autograde(args.lesson, root, workers=args.workers, limits=limits, students=args.student)
+        except (EnvironmentBroken, SandboxUnavailable, CgroupsUnavailable) as exc:
+            print(f"NOTHING GRADED: {exc}", file=sys.stderr)
+            return 3
+        print(runs_summary(result))
         total = sum(result.max_scores.values())
         for student, scores in sorted(result.scores.items()):
             print(f"{student:<24} {sum(v or 0 for v in scores.values()):g} / {total:g}")
-        print(f"{len(result.scores)} submissions in {result.seconds:.1f} s")
+        print(f"{len(result.scores)} submissions graded in {result.seconds:.1f} s "
+              f"(the lesson's own solution checked first: {result.preflight_seconds:.1f} s)")
+        for student, found in sorted(result.flags.items()):
+            first = found[0]
+            print(f"FLAGGED FOR REVIEW {student}: {len(found)} line(s) aimed at the grader, e.g. "
+                  f"cell {first['cell']} line {first['line']}: {first['text']} ({first['reason']})")
+        for student, why in sorted(result.could_not_run.items()):
+            print(f"NOT GRADED (could not run) {student}: {why[-500:]}", file=sys.stderr)
         for student, why in sorted(result.failures.items()):
             print(f"NOT GRADED {student}: {why[-500:]}", file=sys.stderr)
-        return 1 if result.failures else 0
+        return 1 if result.failures or result.could_not_run else 0
+    if args.command == "cgroups":
+        from grader.cgroups import delegate
+
+        for folder in delegate(args.delegate):
+            print(folder)
+        return 0
     if args.command == "feedback":
         from grader.feedback import generate_feedback
 

@@ -32,8 +32,9 @@ from pathlib import Path
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Unicode
 
-from grader.pipeline import REPO, lesson_notebooks, nbgrader
-from grader.sandbox import Limits, RunResult, Sandbox, not_executed_error
+from grader.flags import flag_notebook
+from grader.pipeline import REPO, lesson_data_files, lesson_notebooks, nbgrader
+from grader.sandbox import COULD_NOT_RUN, Limits, RunResult, Sandbox, not_executed_error
 
 
 def course_root(root: Path | str | None = None) -> Path:
@@ -92,12 +93,26 @@ def prepare(root: Path, lesson: str, student: str, notebook: Path):
 
 
 def hidden_paths(root: Path, private: Path) -> list[Path]:
-    """What a submission must not read: sources and hidden tests, others' work, gradebooks."""
-    paths = [root / "lessons", root / "submitted", root / "autograded", root / "feedback",
-             gradebook_path(root), root / "gradebook.db-journal", REPO / "lessons", REPO / ".git",
-             REPO / "gradebook.db", REPO / "submitted", REPO / "autograded", REPO / "feedback",
-             REPO / "grader" / "gradebook.db", Path("/srv/nbgrader/exchange"), private]
+    """What a submission must not see: the whole course root and repository (sources, hidden
+    tests, other submissions, gradebooks, .git), the exchange, the grader's private folder.
+    The sandbox binds the Python installation and the course's packages back in."""
+    paths = [root, REPO, root / "lessons", root / "submitted", root / "autograded", root / "feedback",
+             gradebook_path(root), Path("/srv/nbgrader/exchange"), private]
     return [p for p in dict.fromkeys(paths) if p.exists()]
+
+
+def seed_files(submission: Path, lesson_dir: Path) -> dict[str, Path]:
+    """The files a submission's run starts with, by path in its working folder: the lesson's
+    declared data files, then the student's own files (not notebooks, not links, not hidden),
+    which never replace a data file."""
+    files = {str(p.relative_to(lesson_dir)): p for p in lesson_data_files(lesson_dir)}
+    for path in sorted(submission.rglob("*")):
+        rel = path.relative_to(submission)
+        if path.is_symlink() or not path.is_file() or path.suffix == ".ipynb" \
+                or any(part.startswith(".") for part in rel.parts):
+            continue
+        files.setdefault(str(rel), path)
+    return files
 
 
 class InjectExecuted(NbGraderPreprocessor):
@@ -140,6 +155,13 @@ class ClassResult:
     runs: dict[str, dict[str, RunResult]] = field(default_factory=dict)
     seconds: float = 0.0
     failures: dict[str, str] = field(default_factory=dict)  # students nbgrader could not grade, why
+    could_not_run: dict[str, str] = field(default_factory=dict)  # environment failures: no grade recorded
+    flags: dict[str, list[dict]] = field(default_factory=dict)  # student -> lines aimed at the grader
+    preflight_seconds: float = 0.0
+
+
+class EnvironmentBroken(RuntimeError):
+    """The lesson's own solution does not pass in the sandbox: nothing was graded."""
 
 
 def read_scores(root: Path, lesson: str, students: list[str] | None = None
@@ -206,18 +228,49 @@ class Recorder:
             self.failures[student] = (result.get("error") or "") + (result.get("log") or "")[-2000:]
 
 
+def flags_path(root: Path, lesson: str) -> Path:
+    """Where the lines flagged for review are kept, by student (next to the autograded notebooks)."""
+    return Path(root) / "autograded" / f".flags-{lesson}.json"
+
+
+async def _preflight(root: Path, lesson: str, sandbox: Sandbox) -> float:
+    """Run the lesson's source notebooks (the instructor's solutions) in the sandbox first: every
+    check must pass, or the environment is broken and no student is graded."""
+    import nbformat
+    from nbgrader.preprocessors import ClearOutput
+
+    start = time.monotonic()
+    lesson_dir = root / "lessons" / lesson
+    for path in lesson_notebooks(lesson_dir):
+        source = nbformat.read(str(path), as_version=4)
+        nb, _ = ClearOutput().preprocess(nbformat.from_dict(json.loads(json.dumps(source))), {})
+        result = await sandbox.run(nb, source, seed_files(lesson_dir / ".no-submission", lesson_dir), slot=0)
+        failed = [f"cell {i} ({c.metadata.get('nbgrader', {}).get('grade_id')}): "
+                  f"{o.get('ename')}: {str(o.get('evalue', ''))[:300]}"
+                  for i, c in enumerate(result.nb.cells) if c.cell_type == "code"
+                  and c.metadata.get("nbgrader", {}).get("grade") for o in c.outputs
+                  if o.get("output_type") == "error"]
+        if result.status == COULD_NOT_RUN or failed or result.timed_out:
+            why = result.reason or "; ".join(failed[:5]) or "; ".join(result.notes[:3])
+            raise EnvironmentBroken(
+                f"the solution of {lesson}/{path.name} does not pass its own checks in the grading "
+                f"sandbox, so the environment is broken and no submission was graded: {why}")
+    return time.monotonic() - start
+
+
 async def _execute_all(root: Path, lesson: str, students: list[str], sandbox: Sandbox, workers: int,
-                       out: Path) -> tuple[dict[str, dict[str, RunResult]], dict[str, str]]:
+                       out: Path) -> ClassResult:
     """Run every student's notebooks, ``workers`` sandboxes at a time; record each student
-    as soon as their notebooks are done, on one writer thread."""
+    whose notebooks all ran as soon as they are done, on one writer thread."""
     import nbformat
 
+    result = ClassResult(scores={}, max_scores={})
+    result.preflight_seconds = await _preflight(root, lesson, sandbox)
     slots: asyncio.Queue[int] = asyncio.Queue()
     for slot in range(workers):
         slots.put_nowait(slot)
     lesson_dir = root / "lessons" / lesson
-    names = {nb.name for nb in lesson_notebooks(lesson_dir)}
-    runs: dict[str, dict[str, RunResult]] = {}
+    sources = {nb.name: nbformat.read(str(nb), as_version=4) for nb in lesson_notebooks(lesson_dir)}
     recorder = Recorder(root, out)
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gradebook-writer")
     loop = asyncio.get_running_loop()
@@ -225,35 +278,46 @@ async def _execute_all(root: Path, lesson: str, students: list[str], sandbox: Sa
 
     async def one(student: str) -> None:
         folder = root / "submitted" / student / lesson
-        for notebook in sorted(p for p in folder.glob("*.ipynb") if p.name in names):
+        for notebook in sorted(p for p in folder.glob("*.ipynb") if p.name in sources):
             try:
                 nb = prepare(root, lesson, student, notebook)
             except Exception as exc:  # noqa: BLE001 -- a corrupt submission: nbgrader will say so
                 recorder.failures[student] = f"{notebook.name}: cannot read: {exc}"
                 continue
+            flags = [dict(f.to_dict(), notebook=notebook.name)
+                     for f in flag_notebook(nb, sources[notebook.name])]
+            if flags:
+                result.flags.setdefault(student, []).extend(flags)
             slot = await slots.get()
             try:
-                result = await sandbox.run(nb, [folder, lesson_dir], slot)
+                run = await sandbox.run(nb, sources[notebook.name], seed_files(folder, lesson_dir), slot)
             finally:
                 slots.put_nowait(slot)
+            result.runs.setdefault(student, {})[notebook.stem] = run
+            if run.status == COULD_NOT_RUN:
+                result.could_not_run[student] = f"{notebook.name}: {run.reason}"
+                continue
             dest = out / student / notebook.name
             dest.parent.mkdir(parents=True, exist_ok=True)
-            nbformat.write(result.nb, str(dest))
-            runs.setdefault(student, {})[notebook.stem] = result
-        records.append(loop.run_in_executor(writer, recorder.record, lesson, student))
+            nbformat.write(run.nb, str(dest))
+        if student not in result.could_not_run:
+            records.append(loop.run_in_executor(writer, recorder.record, lesson, student))
 
     try:
         await asyncio.gather(*(one(student) for student in students))
         await asyncio.gather(*records)
     finally:
         writer.shutdown(wait=True)
-    return runs, recorder.failures
+    result.failures = recorder.failures
+    return result
 
 
 def autograde(lesson: str, root: Path | str | None = None, workers: int = 2, limits: Limits | None = None,
               students: list[str] | None = None) -> ClassResult:
     """Autograde every submission of ``lesson`` (or ``students``) with ``workers`` sandboxes at
-    a time, record the scores in the gradebook from one writer thread, and return them."""
+    a time, record the scores in the gradebook from one writer thread, and return them.
+    Raises :class:`EnvironmentBroken` (nothing graded) if the lesson's own solution does not
+    pass in the sandbox; submissions that could not run are listed, with no grade recorded."""
     if not isinstance(workers, int) or not 1 <= workers <= 64:
         raise ValueError(f"workers must be an integer from 1 to 64, got {workers!r}")
     start = time.monotonic()
@@ -263,17 +327,22 @@ def autograde(lesson: str, root: Path | str | None = None, workers: int = 2, lim
     missing = [s for s in students if not (root / "submitted" / s / lesson).is_dir()]
     if missing:
         raise ValueError(f"students must have a folder submitted/<student>/{lesson}; missing: {missing}")
-    private = Path(tempfile.mkdtemp(prefix="edgelab-grading-"))  # mode 0700, root's only
+    private = Path(tempfile.mkdtemp(prefix="edgelab-grading-"))  # mode 0700, the grader's only
     sandbox = Sandbox(hidden_paths(root, private), limits)
     try:
-        runs, failures = asyncio.run(_execute_all(root, lesson, students, sandbox, workers,
-                                                  private / "executed"))
+        result = asyncio.run(_execute_all(root, lesson, students, sandbox, workers, private / "executed"))
     finally:
         sandbox.close()
         shutil.rmtree(private, ignore_errors=True)
-    scores, max_scores = read_scores(root, lesson, students)
-    return ClassResult(scores=scores, max_scores=max_scores, runs=runs, seconds=time.monotonic() - start,
-                       failures=failures)
+    graded = [s for s in students if s not in result.could_not_run]
+    result.scores, result.max_scores = read_scores(root, lesson, graded)
+    flags = flags_path(root, lesson)
+    if flags.parent.is_dir():
+        known = json.loads(flags.read_text()) if flags.exists() else {}
+        known.update({s: result.flags.get(s, []) for s in students})
+        flags.write_text(json.dumps(known, indent=1, sort_keys=True))
+    result.seconds = time.monotonic() - start
+    return result
 
 
 def gradebook_ok(root: Path | str, lesson: str) -> list[str]:
@@ -300,10 +369,22 @@ def gradebook_ok(root: Path | str, lesson: str) -> list[str]:
     return problems
 
 
-def runs_summary(runs: dict[str, dict[str, RunResult]]) -> str:
-    """One line per submission: status and seconds."""
-    return "\n".join(f"{student:<24} {nb:<20} {r.status:<12} {r.seconds:6.1f} s"
-                     for student, nbs in sorted(runs.items()) for nb, r in nbs.items())
+def runs_summary(result: ClassResult) -> str:
+    """One line per submission: how its run ended, seconds, and what went wrong."""
+    lines = []
+    for student, nbs in sorted(result.runs.items()):
+        for nb, run in nbs.items():
+            if run.status == COULD_NOT_RUN:
+                detail = f"NOT GRADED: {run.reason[:200]}"
+            else:
+                parts = [f"{run.checks_failed} check(s) failed" if run.checks_failed else "all checks passed"]
+                if run.timed_out:
+                    parts.append("time limit reached")
+                if run.restarts:
+                    parts.append(f"kernel restarted {run.restarts}x")
+                detail = ", ".join(parts)
+            lines.append(f"{student:<24} {nb:<20} {run.status:<14} {run.seconds:6.1f} s  {detail}")
+    return "\n".join(lines)
 
 
 def main_json(result: ClassResult) -> str:

@@ -1,0 +1,205 @@
+"""What the cells of an nbgrader notebook are, and which of them the checker must run.
+
+A source notebook has four kinds of code cells: *solution* cells (the student writes them),
+*test* cells (grade cells with visible and hidden tests), *instructor* cells (every other
+code cell: setup, data, explorers) and graded answer cells (``grade`` and ``solution``,
+marked by hand). The grader runs the student's notebook without its test cells in the
+student's kernel, and the test cells in the checker (:mod:`grader.checker`), which first
+runs the instructor cells those tests depend on, from the *source* notebook (a student may
+edit unlocked cells; the checker never runs a student's version of anything).
+
+:func:`plan` finds those instructor cells by names: a cell is needed before a test when it
+binds a name the test (or another needed cell) uses, or uses such a name itself (it may
+change the object: ``fleet[0].deploy(v2)``); names bound by ``import`` are modules and
+using them changes nothing. The names the solution cells bind are the student's answers:
+the checker takes them from the student's kernel, as plain data, just before each cell.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+from dataclasses import dataclass, field
+from typing import Any
+
+SOLUTION, TEST, INSTRUCTOR, ANSWER, MARKDOWN = "solution", "test", "instructor", "answer", "markdown"
+
+
+def kind(cell: Any) -> str:
+    """``solution``, ``test``, ``instructor``, ``answer`` (graded by hand) or ``markdown``."""
+    if cell.get("cell_type") != "code":
+        return MARKDOWN
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    if meta.get("solution"):
+        return ANSWER if meta.get("grade") else SOLUTION
+    return TEST if meta.get("grade") else INSTRUCTOR
+
+
+def grade_id(cell: Any) -> str | None:
+    """The cell's nbgrader grade id, if any."""
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def python_only(source: str) -> str:
+    """``source`` with IPython magics and shell lines turned into ``pass`` (same line numbers)."""
+    return "\n".join("pass" if line.lstrip().startswith(("%", "!")) else line
+                     for line in source.splitlines())
+
+
+def _tree(source: str) -> ast.Module | None:
+    try:
+        return ast.parse(python_only(source))
+    except SyntaxError:
+        return None
+
+
+def bound_names(source: str) -> list[str]:
+    """Names a cell binds at module level, in order (assignments, ``for``/``with`` targets,
+    imports, functions, classes, walrus), including inside ``if``/``for``/``try`` blocks."""
+    tree = _tree(source)
+    names: list[str] = []
+
+    def targets(node: ast.AST) -> None:
+        names.extend(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
+
+    def visit(statements: list[ast.stmt]) -> None:
+        for node in statements:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names.append(node.name)
+                continue
+            if isinstance(node, ast.Assign):
+                for target in node.targets:
+                    targets(target)
+            elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+                targets(node.target)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                names.extend((a.asname or a.name).split(".")[0] for a in node.names if a.name != "*")
+            elif isinstance(node, (ast.For, ast.AsyncFor)):
+                targets(node.target)
+            elif isinstance(node, (ast.With, ast.AsyncWith)):
+                for item in node.items:
+                    if item.optional_vars is not None:
+                        targets(item.optional_vars)
+            elif isinstance(node, ast.Try):
+                for handler in node.handlers:
+                    if handler.name:
+                        names.append(handler.name)
+            names.extend(n.target.id for n in ast.walk(node)
+                         if isinstance(n, ast.NamedExpr) and isinstance(n.target, ast.Name))
+            for block in ("body", "orelse", "finalbody"):
+                visit(getattr(node, block, []) or [])
+            for handler in getattr(node, "handlers", []) or []:
+                visit(handler.body)
+
+    if tree is not None:
+        visit(tree.body)
+    return list(dict.fromkeys(names))
+
+
+def used_names(source: str) -> set[str]:
+    """Every name a cell reads, anywhere (function bodies and comprehensions included)."""
+    tree = _tree(source)
+    if tree is None:
+        return set()
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def free_names(source: str) -> set[str]:
+    """Names a cell reads before (in the text) it binds them: what it needs from earlier cells.
+    A loop variable the cell sets itself is not free; a name read in a function body is, unless
+    bound earlier in the text. Built-in names are never free."""
+    tree = _tree(source)
+    if tree is None:
+        return set()
+    first: dict[str, bool] = {}
+    nodes = [n for n in ast.walk(tree) if isinstance(n, ast.Name)]
+    for node in sorted(nodes, key=lambda n: (n.lineno, n.col_offset)):
+        first.setdefault(node.id, isinstance(node.ctx, ast.Load))
+    return {name for name, loaded in first.items() if loaded and name not in _BUILTINS}
+
+
+_BUILTINS = frozenset(dir(builtins))
+
+
+def import_bound(source: str) -> set[str]:
+    """Names a cell binds with ``import`` statements."""
+    tree = _tree(source)
+    if tree is None:
+        return set()
+    imports = [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))]
+    return {(a.asname or a.name).split(".")[0] for n in imports for a in n.names if a.name != "*"}
+
+
+def imported_modules(source: str) -> set[str]:
+    """Absolute module names a cell imports (``import a.b`` gives ``a`` and ``a.b``)."""
+    tree = _tree(source)
+    names: set[str] = set()
+    if tree is None:
+        return names
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                parts = alias.name.split(".")
+                names.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            parts = node.module.split(".")
+            names.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+            names.update(f"{node.module}.{a.name}" for a in node.names if a.name != "*")
+    return names
+
+
+def has_magic(source: str) -> bool:
+    """Whether a cell uses IPython magics or shell lines (the checker runs plain Python)."""
+    return any(line.lstrip().startswith(("%", "!")) for line in source.splitlines())
+
+
+@dataclass
+class Plan:
+    """How the checker runs one source notebook's tests."""
+
+    answers: frozenset[str]  # names the solution cells bind: taken from the student's kernel
+    modules: frozenset[str]  # modules the notebook imports: a student's module answer may name these
+    tests: dict[str, int] = field(default_factory=dict)  # grade id -> index in the source
+    before: dict[str, list[int]] = field(default_factory=dict)  # grade id -> instructor cells to run first
+
+    def needed(self) -> list[int]:
+        """Every instructor cell the checker runs, in order."""
+        return sorted({i for cells in self.before.values() for i in cells})
+
+
+def plan(source_nb: Any) -> Plan:
+    """The checker's plan for a source notebook (see the module docstring)."""
+    cells = source_nb["cells"]
+    kinds = [kind(c) for c in cells]
+    texts = ["".join(c.get("source", "")) if isinstance(c.get("source"), list) else c.get("source", "")
+             for c in cells]
+    answers: set[str] = set()
+    modules: set[str] = set()
+    modules_bound: set[str] = set()
+    for k, text in zip(kinds, texts):
+        if k in (SOLUTION, ANSWER):
+            answers.update(bound_names(text))
+        if k != MARKDOWN:
+            modules.update(imported_modules(text))
+            modules_bound.update(import_bound(text))
+    answers -= modules_bound  # `import numpy as np` in a solution cell is not an answer
+    wanted: set[str] = set()
+    needed: set[int] = set()
+    for index in range(len(cells) - 1, -1, -1):
+        if kinds[index] == TEST:
+            wanted |= free_names(texts[index]) - answers
+        elif kinds[index] == INSTRUCTOR:
+            binds = set(bound_names(texts[index]))
+            reads = free_names(texts[index])
+            if binds & wanted or reads & (wanted - modules_bound):
+                needed.add(index)
+                wanted |= (reads | binds) - answers
+    result = Plan(answers=frozenset(answers), modules=frozenset(modules))
+    previous = -1
+    for index, k in enumerate(kinds):
+        if k == TEST:
+            gid = grade_id(cells[index]) or f"cell-{index}"
+            result.tests[gid] = index
+            result.before[gid] = [i for i in sorted(needed) if previous < i < index]
+            previous = index
+    return result
