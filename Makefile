@@ -108,8 +108,8 @@ doctor: $(COURSE_STAMP)
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
 
-## Re-pin constraints.txt from the current .venv: run it on the oldest Python supported (3.11.2,
-## Debian 12's), so every pin installs there (tests/test_packaging.py checks the lock).
+## Re-pin constraints.txt from the current .venv (tests/test_packaging.py then checks that every
+## pin installs on the oldest Python the README names).
 lock: $(TEST_STAMP)
 	( echo "# Every package of the course + dev + shaper install, at the versions tested together."; \
 	  echo "# Each supports Python 3.11.0 and later (tests/test_packaging.py). Regenerate with: make lock"; \

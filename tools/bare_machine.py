@@ -95,7 +95,9 @@ def host_mirror() -> str:
 
 def apt_proxy_env() -> dict[str, str]:
     """http(s)_proxy for debootstrap's downloads from apt's Acquire::http(s)::Proxy, when set."""
-    env = {}
+    env: dict[str, str] = {}
+    if not shutil.which("apt-config"):
+        return env
     proc = subprocess.run(["apt-config", "dump"], capture_output=True, text=True)
     for scheme in ("http", "https"):
         match = re.search(rf'^Acquire::{scheme}::Proxy "([^"]+)";', proc.stdout, flags=re.M)
