@@ -33,7 +33,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from edgelab import evaluate
+from edgelab import cache as edgecache
+from edgelab import evaluate, quiet
 from edgelab.errors import ConversionError, ModelError
 from edgelab.flatbuffer import ModelInfo, parse_model
 from edgelab.runtime import check_tflite_bytes, read_model_bytes
@@ -218,13 +219,6 @@ def _input_shape(model: Any) -> Tuple[Optional[int], ...]:
     return tuple(inputs[0].shape[1:])
 
 
-def _tf() -> Any:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
-
-    return tf
-
-
 def _configure(converter: Any, tf: Any, variant: str, rep: Optional[np.ndarray]) -> None:
     if variant == "float32":
         return
@@ -255,12 +249,15 @@ def _run_converter(make: Any, tf: Any, variant: str, rep: Optional[np.ndarray]) 
 
 
 def convert(model: Any, variant: str = "float32", representative_data: Any = None,
-            name: Optional[str] = None, path: str = "auto") -> ConvertedModel:
+            name: Optional[str] = None, path: str = "auto", cache: bool = True) -> ConvertedModel:
     """Convert a Keras model to one TFLite ``variant`` (see :data:`VARIANTS`).
 
     ``representative_data`` (int8 only) is preprocessed training inputs, shape
     ``(n, *input_shape)``. ``path`` is ``"auto"`` (``from_keras_model``, falling back to
-    ``export`` + ``from_saved_model``), ``"keras"`` or ``"saved_model"``.
+    ``export`` + ``from_saved_model``), ``"keras"`` or ``"saved_model"``. The converter is
+    deterministic, so the bytes are kept in the user's cache (:mod:`edgelab.cache`), keyed by
+    the model's architecture and weights, the variant, the calibration data and the versions;
+    ``cache=False`` converts regardless.
     """
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {', '.join(VARIANTS)}; got {variant!r}")
@@ -271,12 +268,41 @@ def convert(model: Any, variant: str = "float32", representative_data: Any = Non
     if variant != "int8" and representative_data is not None:
         raise ValueError(f"representative_data is only used by the int8 variant, not {variant!r}")
     name = name or getattr(model, "name", None) or "model"
-    tf = _tf()
+    entry = _cache_entry(model, variant, rep, path) if cache else None
+    if entry is not None:
+        found = edgecache.read("converted", entry)
+        if found is not None:
+            data, meta = found
+            with contextlib.suppress(ModelError):
+                return ConvertedModel(data=data, name=name, variant=variant,
+                                      converter_path=str(meta.get("converter_path", "unknown")))
+    with quiet.native_logs_silenced():  # the converter logs from C++ ("fully_quantize: 0, ...")
+        data, converter_path = _convert(model, variant, rep, name, path)
+    converted = ConvertedModel(data=data, name=name, variant=variant, converter_path=converter_path)
+    if entry is not None:
+        edgecache.write("converted", entry, data, {"converter_path": converter_path})
+    return converted
+
+
+def _cache_entry(model: Any, variant: str, rep: Optional[np.ndarray], path: str) -> Optional[str]:
+    """The cache key of a conversion, or None for a model Keras cannot describe (not cached)."""
+    try:
+        fingerprint = edgecache.keras_fingerprint(model)
+    except Exception:  # e.g. a subclassed model without get_config
+        return None
+    return edgecache.key("converted", model=fingerprint, variant=variant, path=path,
+                         representative=None if rep is None else edgecache.array_hash(rep),
+                         code=edgecache.source_hash("convert"))
+
+
+def _convert(model: Any, variant: str, rep: Optional[np.ndarray], name: str, path: str) -> Tuple[bytes, str]:
+    """The ``.tflite`` bytes and the converter path that made them."""
+    tf = quiet.import_tensorflow()
     errors = []
     if path in ("auto", "keras"):
         try:
             data = _run_converter(lambda: tf.lite.TFLiteConverter.from_keras_model(model), tf, variant, rep)
-            return ConvertedModel(data=data, name=name, variant=variant, converter_path="from_keras_model")
+            return data, "from_keras_model"
         except Exception as exc:  # the converter raises many types; we retry, then report them
             errors.append(f"from_keras_model: {type(exc).__name__}: {str(exc).strip()[:300]}")
     with tempfile.TemporaryDirectory(prefix="edgelab_export_") as tmp:
@@ -284,16 +310,16 @@ def convert(model: Any, variant: str = "float32", representative_data: Any = Non
             with contextlib.redirect_stdout(io.StringIO()):
                 model.export(tmp, format="tf_saved_model")
             data = _run_converter(lambda: tf.lite.TFLiteConverter.from_saved_model(tmp), tf, variant, rep)
-            return ConvertedModel(data=data, name=name, variant=variant,
-                                  converter_path="export+from_saved_model")
+            return data, "export+from_saved_model"
         except Exception as exc:
             errors.append(f"export+from_saved_model: {type(exc).__name__}: {str(exc).strip()[:300]}")
     raise ConversionError(f"could not convert {name!r} to the {variant} variant: " + " | ".join(errors))
 
 
 def convert_all(model: Any, representative_data: Any, name: Optional[str] = None,
-                variants: Sequence[str] = VARIANTS, progress: bool = False) -> Dict[str, ConvertedModel]:
-    """Convert a Keras model to each of ``variants`` (all four by default)."""
+                variants: Sequence[str] = VARIANTS, progress: bool = False,
+                cache: bool = True) -> Dict[str, ConvertedModel]:
+    """Convert a Keras model to each of ``variants`` (all four by default; cached like :func:`convert`)."""
     for v in variants:
         if v not in VARIANTS:
             raise ValueError(f"variants must be chosen from {', '.join(VARIANTS)}; got {v!r}")
@@ -302,4 +328,5 @@ def convert_all(model: Any, representative_data: Any, name: Optional[str] = None
         from tqdm.auto import tqdm
 
         iterator = tqdm(variants, desc="converting", unit="variant")
-    return {v: convert(model, v, representative_data if v == "int8" else None, name) for v in iterator}
+    return {v: convert(model, v, representative_data if v == "int8" else None, name, cache=cache)
+            for v in iterator}

@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Sequence, Union
 
 import numpy as np
 
-from edgelab import _checks, datasets
+from edgelab import _checks, datasets, quiet
 
 DIGITS_FILES = ("digits.keras", "../05-cloud-to-edge/digits.keras")
 
@@ -30,8 +30,9 @@ def digits_model(search: Sequence[Union[str, os.PathLike]] = DIGITS_FILES, seed:
 
     Loads the first file of ``search`` that exists and holds a digits model (8x8x1 input, ten
     outputs); otherwise trains one with :func:`edgelab.models.train_digits_cnn` (``seed``,
-    ``epochs``). The data split is always ``datasets.load_digits(seed)``. ``train_seconds`` is
-    0 for a loaded model; ``history`` says where the model came from (``{"source": ...}``).
+    ``epochs``; from the user's cache if it was trained before). The data split is always
+    ``datasets.load_digits(seed)``. ``train_seconds`` is 0 for a loaded file; ``history`` says
+    where the model came from (``{"source": ...}``).
     """
     from edgelab import models
 
@@ -43,9 +44,10 @@ def digits_model(search: Sequence[Union[str, os.PathLike]] = DIGITS_FILES, seed:
         path = Path(os.fspath(candidate))
         if not path.is_file():
             continue
-        keras = models._keras()
+        keras = models.import_keras()
         try:
-            model = keras.models.load_model(path)
+            with quiet.native_logs_silenced():
+                model = keras.models.load_model(path)
         except Exception:  # a damaged or foreign file: train instead
             continue
         if tuple(model.inputs[0].shape[1:]) != datasets.DIGITS_SHAPE or model.outputs[0].shape[-1] != 10:
@@ -53,9 +55,7 @@ def digits_model(search: Sequence[Union[str, os.PathLike]] = DIGITS_FILES, seed:
         data = datasets.load_digits(seed=seed)
         accuracy = models.keras_accuracy(model, data.x_test, data.y_test)
         return models.TrainedModel(model, data, accuracy, 0.0, 0, seed, {"source": str(path)})
-    trained = models.train_digits_cnn(seed=seed, epochs=epochs)
-    trained.history["source"] = "trained now"
-    return trained
+    return models.train_digits_cnn(seed=seed, epochs=epochs)
 
 
 def _weights(weights: Any) -> np.ndarray:

@@ -24,8 +24,9 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from edgelab import datasets
-from edgelab.models import _keras, compile_classifier, keras_accuracy
+from edgelab import cache as edgecache
+from edgelab import datasets, quiet
+from edgelab.models import compile_classifier, import_keras, keras_accuracy
 
 
 def compressed_size(data: bytes, level: int = 9) -> int:
@@ -81,36 +82,59 @@ class PrunedModel:
 
 
 def prune(model: Any, data: datasets.Split, sparsity: float, fine_tune_epochs: int = 2,
-          learning_rate: float = 1e-3, seed: int = 0) -> PrunedModel:
-    """Prune a COPY of ``model`` to ``sparsity`` (0 <= s < 1) and fine-tune it on ``data``."""
+          learning_rate: float = 1e-3, seed: int = 0, cache: bool = True) -> PrunedModel:
+    """Prune a COPY of ``model`` to ``sparsity`` (0 <= s < 1) and fine-tune it on ``data``.
+
+    Deterministic, so the pruned model is kept in the user's cache (:mod:`edgelab.cache`),
+    keyed by the model's architecture and weights, the data, every argument and the code;
+    ``cache=False`` prunes regardless.
+    """
     if not isinstance(sparsity, (int, float)) or not 0.0 <= sparsity < 1.0:
         raise ValueError(f"sparsity must be a fraction from 0 to below 1 (e.g. 0.8); got {sparsity!r}")
     if not isinstance(fine_tune_epochs, int) or not 0 <= fine_tune_epochs <= 100:
         raise ValueError(f"fine_tune_epochs must be an integer from 0 to 100; got {fine_tune_epochs!r}")
-    keras = _keras(seed)
-    copy = keras.models.clone_model(model)
-    copy.set_weights(model.get_weights())
-    if not _prunable(copy):
+    if not _prunable(model):
         raise ValueError("model has no Conv or Dense kernel to prune")
-    masks = magnitude_masks(copy, float(sparsity))
-    _apply(copy, masks)
-    if fine_tune_epochs:
-
-        class KeepPruned(keras.callbacks.Callback):
-            def on_train_batch_end(self, batch: int, logs: Optional[dict] = None) -> None:
-                _apply(copy, masks)
-
-        compile_classifier(copy, learning_rate)  # one step per execution: masks after every step
-        copy.fit(data.x_train, data.y_train, epochs=fine_tune_epochs, batch_size=32, verbose=0,
-                 shuffle=True, callbacks=[KeepPruned()])
+    keras = import_keras(seed)
+    masks = magnitude_masks(model, float(sparsity))
+    entry = None
+    if cache:
+        entry = edgecache.key("pruned", model=edgecache.keras_fingerprint(model), sparsity=float(sparsity),
+                              fine_tune_epochs=fine_tune_epochs, learning_rate=float(learning_rate),
+                              seed=seed, code=edgecache.source_hash("prune", "models"),
+                              data=edgecache.array_hash(data.x_train, data.y_train, data.x_test, data.y_test))
+        with quiet.native_logs_silenced():
+            found = edgecache.load_keras("pruned", entry)
+        if found is not None:
+            pruned, meta = found
+            return PrunedModel(pruned, float(sparsity), kernel_sparsity(pruned), float(meta["test_accuracy"]),
+                               masks)
+    with quiet.native_logs_silenced():
+        copy = keras.models.clone_model(model)
+        copy.set_weights(model.get_weights())
         _apply(copy, masks)
-    return PrunedModel(copy, float(sparsity), kernel_sparsity(copy),
-                       keras_accuracy(copy, data.x_test, data.y_test), masks)
+        if fine_tune_epochs:
+
+            class KeepPruned(keras.callbacks.Callback):
+                def on_train_batch_end(self, batch: int, logs: Optional[dict] = None) -> None:
+                    _apply(copy, masks)
+
+            compile_classifier(copy, learning_rate)  # one step per execution: masks after every step
+            copy.fit(data.x_train, data.y_train, epochs=fine_tune_epochs, batch_size=32, verbose=0,
+                     shuffle=True, callbacks=[KeepPruned()])
+            _apply(copy, masks)
+    accuracy = keras_accuracy(copy, data.x_test, data.y_test)
+    if entry is not None:
+        with quiet.native_logs_silenced():
+            edgecache.store_keras("pruned", entry, copy, {"test_accuracy": accuracy})
+    return PrunedModel(copy, float(sparsity), kernel_sparsity(copy), accuracy, masks)
 
 
 def sparsity_curve(model: Any, data: datasets.Split, sparsities: Sequence[float] = (0.0, 0.5, 0.8, 0.9),
-                   fine_tune_epochs: int = 2, int8: bool = True, progress: bool = False) -> List[dict]:
-    """Accuracy and size against sparsity: one row per sparsity, baseline untouched.
+                   fine_tune_epochs: int = 2, int8: bool = True, progress: bool = False,
+                   cache: bool = True) -> List[dict]:
+    """Accuracy and size against sparsity: one row per sparsity, baseline untouched (pruned and
+    converted models come from the user's cache when they were made before; ``cache=False``).
 
     Each row: sparsity, Keras accuracy, float32 ``.tflite`` size and compressed size, and with
     ``int8`` the same for the full-int8 variant plus its accuracy through LiteRT.
@@ -127,12 +151,12 @@ def sparsity_curve(model: Any, data: datasets.Split, sparsities: Sequence[float]
         iterator = tqdm(sparsities, desc="pruning", unit="sparsity")
     rows = []
     for s in iterator:
-        pruned = prune(model, data, s, fine_tune_epochs)
-        f32 = convert.convert(pruned.model, "float32", name=f"pruned_{s:.2f}")
+        pruned = prune(model, data, s, fine_tune_epochs, cache=cache)
+        f32 = convert.convert(pruned.model, "float32", name=f"pruned_{s:.2f}", cache=cache)
         row = {"sparsity": pruned.sparsity, "keras_accuracy": pruned.test_accuracy,
                "float32_bytes": f32.size_bytes, "float32_compressed": compressed_size(f32.data)}
         if int8:
-            q = convert.convert(pruned.model, "int8", rep, name=f"pruned_{s:.2f}")
+            q = convert.convert(pruned.model, "int8", rep, name=f"pruned_{s:.2f}", cache=cache)
             row.update(int8_bytes=q.size_bytes, int8_compressed=compressed_size(q.data),
                        int8_accuracy=q.evaluate(data.x_test, data.y_test))
         rows.append(row)

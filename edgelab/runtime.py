@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Union
 
+from edgelab import quiet
 from edgelab.errors import ModelError, RuntimeMissingError
 
 ModelSource = Union[str, "os.PathLike[str]", bytes]
@@ -83,7 +84,8 @@ def _try_backend(name: str, dist: str, module: str, attr: str) -> tuple[Optional
             f"{importlib.metadata.version('numpy')} is installed); use ai-edge-litert instead"
         )
     try:
-        obj: Any = importlib.import_module(module)
+        with quiet.native_logs_silenced():  # importing TensorFlow logs from C++
+            obj: Any = importlib.import_module(module)
         for part in attr.split("."):
             obj = getattr(obj, part)
     except Exception as exc:  # an import of a compiled package can fail in many ways
@@ -238,15 +240,18 @@ def load_interpreter(model: ModelSource, *, num_threads: Optional[int] = None,
     chosen = find_backend(backend)
     if validate:
         validate_structure(data, label)
-    try:
-        interpreter = chosen.interpreter_class(model_content=data, num_threads=num_threads)
-        interpreter.allocate_tensors()
-        interpreter.get_input_details()  # decodes names and quantization: can fail on corrupt files
-        interpreter.get_output_details()
-    except (ValueError, RuntimeError) as exc:
-        raise _explain_load_failure(exc, label, chosen, len(data)) from None
-    except Exception as exc:  # e.g. UnicodeDecodeError from a damaged tensor name
-        raise ModelError(f"{label} is truncated or corrupted ({len(data)} bytes; {chosen.name} says: "
-                         f"{type(exc).__name__}: {str(exc).strip()[:200]}). Copy or convert the model "
-                         "again.") from None
+    # LiteRT logs from C++ to fd 2 ("Created TensorFlow Lite XNNPACK delegate for CPU" when the
+    # first tensors are allocated): silenced; if loading fails, the lines go with the ModelError.
+    with quiet.native_logs_silenced():
+        try:
+            interpreter = chosen.interpreter_class(model_content=data, num_threads=num_threads)
+            interpreter.allocate_tensors()
+            interpreter.get_input_details()  # decodes names and quantization: can fail on corrupt files
+            interpreter.get_output_details()
+        except (ValueError, RuntimeError) as exc:
+            raise _explain_load_failure(exc, label, chosen, len(data)) from None
+        except Exception as exc:  # e.g. UnicodeDecodeError from a damaged tensor name
+            raise ModelError(f"{label} is truncated or corrupted ({len(data)} bytes; {chosen.name} says: "
+                             f"{type(exc).__name__}: {str(exc).strip()[:200]}). Copy or convert the model "
+                             "again.") from None
     return LoadedModel(interpreter=interpreter, backend=chosen, source=label, size_bytes=len(data))

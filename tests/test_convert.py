@@ -163,3 +163,27 @@ def test_bad_representative_data_and_models_give_clear_errors(digits_variants: d
     via_export = convert.convert(model, "float32", path="saved_model")
     assert via_export.converter_path == "export+from_saved_model"
     assert via_export.macs == ConvertedModel.load(digits_variants["paths"]["float32"]).macs
+
+
+@pytest.mark.slow
+def test_a_failing_conversion_raises_clearly_and_writes_nothing_to_fd2(
+        capfd: pytest.CaptureFixture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model with an op TFLite lacks (Erfinv) raises ConversionError naming the model, the
+    variant and the op; the converter's C++ lines go with the error (a note), not to fd 2;
+    nothing is cached."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    from edgelab import convert, models
+    from edgelab.errors import ConversionError
+
+    keras = models.import_keras()
+    import tensorflow as tf
+
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Lambda(tf.math.erfinv)(inputs), name="has_erfinv")
+    capfd.readouterr()
+    expected = r"could not convert 'has_erfinv' to the float32 variant.*Erfinv"
+    with pytest.raises(ConversionError, match=expected) as info:
+        convert.convert(model, "float32")
+    assert capfd.readouterr().err == ""
+    assert any("Erfinv" in note for note in getattr(info.value, "__notes__", []))
+    assert not list(tmp_path.rglob("*.bin"))

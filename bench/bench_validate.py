@@ -1,0 +1,72 @@
+"""What a student waits for after pressing Validate: goal <= 10 s per lesson after its first run.
+
+nbgrader's Validate runs the whole notebook in a fresh kernel. For each lesson this runs
+nbgrader's Validator (with the course config, as ``grader.release.validate`` does) on the
+SOURCE notebook in a scratch copy of the lesson (its notebooks and declared data files only,
+as a student's workspace holds them), twice, with a fresh per-user cache
+($XDG_CACHE_HOME, where edgelab keeps trained models): the first run fills the cache, the
+second is what every later Validate costs. Prints one line per notebook and exits 1 if a
+second run is over the goal or a source notebook fails its own tests.
+Usage: ``python bench/bench_validate.py [lesson-name-part ...]``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from grader.pipeline import lesson_data_files, lesson_notebooks  # noqa: E402
+from grader.release import validate  # noqa: E402
+
+GOAL_S = 10.0
+
+
+def scratch_copy(lesson_dir: Path, into: Path) -> Path:
+    """The lesson's notebooks and declared data files under ``into``/<lesson>."""
+    work = into / lesson_dir.name
+    work.mkdir(parents=True)
+    for path in lesson_notebooks(lesson_dir) + lesson_data_files(lesson_dir):
+        target = work / path.relative_to(lesson_dir)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+    return work
+
+
+def timed_validate(notebook: Path) -> tuple[float, str | None]:
+    """Seconds nbgrader's Validator took on ``notebook``, and its report (None: passed)."""
+    start = time.perf_counter()
+    report = validate(notebook)
+    return time.perf_counter() - start, report
+
+
+def main(argv: list[str]) -> int:
+    lessons = sorted(p for p in (REPO / "lessons").iterdir() if p.is_dir() and lesson_notebooks(p))
+    if argv:
+        lessons = [p for p in lessons if any(a in p.name for a in argv)]
+    ok = True
+    for lesson_dir in lessons:
+        with tempfile.TemporaryDirectory(prefix="bench_validate_") as tmp:
+            os.environ["XDG_CACHE_HOME"] = str(Path(tmp) / "cache")  # the kernels inherit it
+            work = scratch_copy(lesson_dir, Path(tmp))
+            for source in lesson_notebooks(work):
+                first, first_report = timed_validate(source)
+                second, second_report = timed_validate(source)
+                good = second <= GOAL_S and first_report is None and second_report is None
+                ok &= good
+                failed = "" if first_report is None and second_report is None else "  (FAILS its tests)"
+                print(f"{lesson_dir.name:<30} validate {second:5.1f} s (first run {first:5.1f} s) "
+                      f"goal <= {GOAL_S:.0f} s {'OK' if good else 'MISSED'}{failed}", flush=True)
+                for report in {first_report, second_report} - {None}:
+                    print(report[-1500:], flush=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
