@@ -181,8 +181,11 @@ def plan(source_nb: Any) -> Plan:
             answers.update(bound_names(text))
         if k != MARKDOWN:
             modules.update(imported_modules(text))
+        if k == INSTRUCTOR:
             modules_bound.update(import_bound(text))
-    answers -= modules_bound  # `import numpy as np` in a solution cell is not an answer
+    # A module an instructor cell imports is the checker's own; one imported only in a solution
+    # cell is an answer like any other (it crosses as the module's name).
+    answers -= modules_bound
     wanted: set[str] = set()
     needed: set[int] = set()
     for index in range(len(cells) - 1, -1, -1):

@@ -5,7 +5,8 @@ kernel (untrusted) and the checker (trusted, :mod:`grader.checker`), which runs 
 instructor's cells and the tests. Values cross between them as JSON text built from a few
 types: ``None``, ``bool``, ``int``, ``float``, ``complex``, ``str``, ``bytes``, lists,
 tuples, sets, dicts, numpy arrays and scalars of numeric dtypes, paths, and the instances of
-a few dataclasses that hold only such values (:data:`VALUE_CLASSES`). A student's function
+a few dataclasses that hold only such values (:data:`VALUE_CLASSES`); an iterator crosses as
+its items and arrives as an iterator over them. A student's function
 crosses as a name the checker calls back through the grader; an instructor variable passed
 to it crosses as a reference the student's kernel resolves in its own namespace.
 
@@ -23,16 +24,19 @@ import base64
 import builtins
 import dataclasses
 import importlib
+import itertools
 import json
 import math
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path, PurePath
 from typing import Any, Callable
 
 MAX_TEXT = 64 * 2**20  # characters of encoded JSON, in either direction
 MAX_DEPTH = 40
 MAX_INT_DIGITS = 4300  # CPython's own default limit for int <-> str
+MAX_ITEMS = 10_000_000  # items of an iterator handed over
 
 # Dataclasses the checker rebuilds from their fields ("module:Class"): the course's value
 # types that exercises return or take. Any other object is refused as an answer.
@@ -45,9 +49,9 @@ VALUE_CLASSES = frozenset({
 })
 
 _DTYPE = re.compile(r"^[<>|=]?[biufc][0-9]{1,2}$")
-_TAGS = ("__tuple__", "__set__", "__frozenset__", "__dict__", "__bytes__", "__complex__", "__float__",
-         "__ndarray__", "__npscalar__", "__path__", "__dataclass__", "__function__", "__module__",
-         "__ref__")
+_TAGS = ("__tuple__", "__iter__", "__set__", "__frozenset__", "__dict__", "__bytes__", "__complex__",
+         "__float__", "__ndarray__", "__npscalar__", "__path__", "__dataclass__", "__function__",
+         "__module__", "__ref__")
 
 
 class PlainDataError(ValueError):
@@ -101,6 +105,11 @@ def _encode(value: Any, refs: Callable[[Any], str | None] | None, depth: int) ->
     if isinstance(value, dict):
         return {"__dict__": [[_encode(k, refs, depth + 1), _encode(v, refs, depth + 1)]
                              for k, v in value.items()]}
+    if isinstance(value, Iterator) and not isinstance(value, (str, bytes)):
+        items = list(itertools.islice(value, MAX_ITEMS + 1))
+        if len(items) > MAX_ITEMS:
+            raise PlainDataError(f"an iterator of more than {MAX_ITEMS:,} items is not plain data")
+        return {"__iter__": [_encode(v, refs, depth + 1) for v in items]}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         cls = type(value)
         fields = {f.name: _encode(getattr(value, f.name), refs, depth + 1)
@@ -172,10 +181,10 @@ class Decoder:
             raise PlainDataError("a JSON object that is not a tagged value")
         tag = next(k for k in raw if k in _TAGS)
         body = raw[tag]
-        if tag in ("__tuple__", "__set__", "__frozenset__"):
+        if tag in ("__tuple__", "__iter__", "__set__", "__frozenset__"):
             items = [self._value(v, depth + 1) for v in _list(body, tag)]
             try:
-                return {"__tuple__": tuple, "__set__": set, "__frozenset__": frozenset}[tag](items)
+                return _COLLECTIONS[tag](items)
             except TypeError as exc:
                 raise PlainDataError(f"{tag}: {exc}") from None
         if tag == "__dict__":
@@ -255,6 +264,9 @@ class Decoder:
             return cls(**values)
         except Exception as exc:  # noqa: BLE001 -- the class refused the fields: not data
             raise PlainDataError(f"{qualname}({', '.join(values)}): {type(exc).__name__}: {exc}") from None
+
+
+_COLLECTIONS = {"__tuple__": tuple, "__iter__": iter, "__set__": set, "__frozenset__": frozenset}
 
 
 def _no_constant(name: str) -> float:

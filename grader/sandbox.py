@@ -211,6 +211,7 @@ class _Run:
         self.checker: Checker | None = None
         self.checker_done: set[int] = set()
         self.known_files: dict[str, list] = {}
+        self.tainted: set[str] = set()  # names left unset by instructor cells that failed on student data
         self.test_outputs: dict[int, list] = {}
 
     # ----------------------------------------------------------------- the student's kernel
@@ -377,8 +378,9 @@ class _Run:
                 error = next(o for o in outcome.outputs if o.get("output_type") == "error")
                 why = (f"instructor cell {j} failed in the checker: {error.get('ename')}: "
                        f"{error.get('evalue')}")
-                if not cells.free_names(source) & self.plan.answers:
-                    raise CouldNotRun(why[:500])
+                if not cells.free_names(source) & (self.plan.answers | self.tainted):
+                    raise CouldNotRun(why[:500])  # instructor code alone failed: the environment
+                self.tainted.update(cells.bound_names(source))  # later failures follow from this one
                 self.result.notes.append(why[:500])
         outcome = await self.checker_cell(index, cell.source)
         if outcome.failed:
