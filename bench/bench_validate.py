@@ -13,7 +13,6 @@ Usage: ``python bench/bench_validate.py [lesson-name-part ...]``.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -22,21 +21,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from grader.pipeline import lesson_data_files, lesson_notebooks  # noqa: E402
-from grader.release import validate  # noqa: E402
+from grader.pipeline import lesson_notebooks  # noqa: E402
+from grader.release import clean_copy, validate  # noqa: E402
 
 GOAL_S = 10.0
-
-
-def scratch_copy(lesson_dir: Path, into: Path) -> Path:
-    """The lesson's notebooks and declared data files under ``into``/<lesson>."""
-    work = into / lesson_dir.name
-    work.mkdir(parents=True)
-    for path in lesson_notebooks(lesson_dir) + lesson_data_files(lesson_dir):
-        target = work / path.relative_to(lesson_dir)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, target)
-    return work
 
 
 def timed_validate(notebook: Path) -> tuple[float, str | None]:
@@ -54,7 +42,7 @@ def main(argv: list[str]) -> int:
     for lesson_dir in lessons:
         with tempfile.TemporaryDirectory(prefix="bench_validate_") as tmp:
             os.environ["XDG_CACHE_HOME"] = str(Path(tmp) / "cache")  # the kernels inherit it
-            work = scratch_copy(lesson_dir, Path(tmp))
+            work = clean_copy(lesson_dir, Path(tmp))
             for source in lesson_notebooks(work):
                 first, first_report = timed_validate(source)
                 second, second_report = timed_validate(source)
