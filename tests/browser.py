@@ -152,7 +152,7 @@ def close(page) -> None:
 
 
 def copy_checkout(dest: Path, demo_models: Path | None = None) -> Path:
-    """A copy of this checkout's edgelab package, demos and pyproject.toml at ``dest`` (a
+    """A copy of this checkout's edgelab package, demos, pyproject.toml and voila.json at ``dest`` (a
     checkout in an ordinary place, independent of this one's ``build/``); ``demo_models``
     (a folder edgelab.artifacts built) is copied to ``dest/build/demo``."""
     import shutil
@@ -160,7 +160,83 @@ def copy_checkout(dest: Path, demo_models: Path | None = None) -> Path:
     skip = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
     for folder in ("edgelab", "demos"):
         shutil.copytree(REPO / folder, dest / folder, ignore=skip)
-    shutil.copy2(REPO / "pyproject.toml", dest / "pyproject.toml")
+    for name in ("pyproject.toml", "voila.json"):  # voila.json: the Voila settings of a lab started here
+        if (REPO / name).exists():
+            shutil.copy2(REPO / name, dest / name)
     if demo_models is not None:
         shutil.copytree(demo_models, dest / "build" / "demo")
     return dest
+
+
+@dataclass(frozen=True)
+class LabServer:
+    """A running JupyterLab: its base URL and token."""
+
+    url: str
+    token: str
+
+    def voila_url(self, path: str) -> str:
+        """The URL JupyterLab's Voila preview opens for the notebook at ``path`` (from the root)."""
+        return f"{self.url}/voila/render/{path}?token={self.token}"
+
+
+@contextmanager
+def lab_server(root: Path, env: dict | None = None) -> Iterator[LabServer]:
+    """JupyterLab as the Makefile starts it (`make instructor`): run in the checkout ``root``,
+    serving it, on 127.0.0.1 with token auth; ``env`` is the environment of the server and
+    its kernels."""
+    import secrets
+
+    token = secrets.token_hex(16)
+    port = free_port()
+    argv = [sys.executable, "-m", "jupyterlab", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+            f"--ServerApp.root_dir={root}", f"--IdentityProvider.token={token}", "--no-browser"]
+    if os.geteuid() == 0:  # as the Makefile's ROOT_ARGS
+        argv.append("--allow-root")
+    (REPO / "build").mkdir(exist_ok=True)
+    log = open(REPO / "build" / f"lab-{port}.log", "w")
+    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=root,
+                            env=env if env is not None else dict(os.environ), start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"JupyterLab did not start (exit {proc.poll()}); "
+                                       f"log: {log.name}") from None
+                time.sleep(0.3)
+        yield LabServer(url, token)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def lab_context(browser, lab: LabServer):
+    """A browser context (a 1280x900 window) that opened JupyterLab first, as a user of its Voila
+    preview has: it holds the login and ``_xsrf`` cookies, which the preview's close request
+    (shutting its kernel down) needs."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{lab.url}/lab?token={lab.token}")
+    page.wait_for_selector("#jp-main-dock-panel", timeout=60_000)
+    page.close()
+    return context
+
+
+def open_in_lab(context, url: str, timeout_ms: float = 60_000):
+    """Open a Voila page of JupyterLab's server in ``context`` (see :func:`lab_context`) and wait
+    until its widgets are rendered; return (page, errors)."""
+    page = context.new_page()
+    errors = watch_errors(page)
+    page.goto(url, timeout=timeout_ms)
+    page.wait_for_selector(".jupyter-widgets:not(.jp-OutputArea-output) >> visible=true", timeout=timeout_ms)
+    page.wait_for_function("() => !document.body.innerText.includes('Loading widget')", timeout=timeout_ms)
+    return page, errors

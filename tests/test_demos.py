@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -12,11 +14,15 @@ from browser import (
     ERROR_TEXT,
     REPO,
     SCREENSHOTS,
+    LabServer,
     VoilaServer,
     chromium,
     close,
     copy_checkout,
+    lab_context,
+    lab_server,
     open_demo,
+    open_in_lab,
     voila_server,
     watch_errors,
 )
@@ -133,13 +139,11 @@ def test_every_demo_has_an_interaction() -> None:
     assert set(DEMOS) == set(INTERACTIONS)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("demo", DEMOS)
-def test_demo_renders_and_reacts(gallery: VoilaServer, browser, demo: str) -> None:
-    """No JavaScript errors, no error outputs, and changing a control changes what is shown."""
-    page, errors, seconds = open_demo(browser, f"{gallery.url}/voila/render/{demo}")
+def check_demo(page, errors: list, demo: str, screenshots: str) -> None:
+    """On the open page of ``demo`` (``errors`` from watch_errors): no JavaScript errors, no error
+    outputs, and changing a control changes what is shown (screenshots named ``screenshots``)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{Path(demo).stem}.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{screenshots}.png"), full_page=True)
     body = page.inner_text("body")
     assert ERROR_TEXT not in body and "Traceback" not in body
     assert page.locator("[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
@@ -162,8 +166,93 @@ def test_demo_renders_and_reacts(gallery: VoilaServer, browser, demo: str) -> No
     if plot_before is not None:  # the plot is redrawn too (a new image)
         page.wait_for_function("([sel, old]) => document.querySelector(sel).src !== old",
                                arg=[PLOT, plot_before], timeout=20_000)
-    page.screenshot(path=str(SCREENSHOTS / f"{Path(demo).stem}-changed.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{screenshots}-changed.png"), full_page=True)
     assert errors == [], errors
+    close(page)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("demo", DEMOS)
+def test_demo_renders_and_reacts(gallery: VoilaServer, browser, demo: str) -> None:
+    """No JavaScript errors, no error outputs, and changing a control changes what is shown."""
+    page, errors, _ = open_demo(browser, f"{gallery.url}/voila/render/{demo}")
+    check_demo(page, errors, demo, Path(demo).stem)
+
+
+@pytest.fixture(scope="module")
+def lab(demo_artifacts: Path, tmp_path_factory: pytest.TempPathFactory) -> LabServer:
+    """JupyterLab started as `make instructor` starts it, in a copy of this checkout whose
+    build/demo holds the session's demo models; nobody sets EDGELAB_DEMO_ARTIFACTS."""
+    require(os.path.exists(CHROMIUM), "Debian chromium (/usr/bin/chromium)")
+    folder = tmp_path_factory.mktemp("lab")
+    checkout = copy_checkout(folder / "course", demo_models=demo_artifacts)
+    env = dict(kernel_env(checkout, folder / "cache"), JUPYTER_DATA_DIR=str(folder / "data"),
+               JUPYTER_CONFIG_DIR=str(folder / "config"))  # a new user: no saved lab workspace
+    # as binder/postBuild and `make instructor` do: the course's own demos are trusted, so the
+    # preview button renders them without asking
+    notebooks = sorted(str(p) for p in (checkout / "demos").glob("*.ipynb"))
+    subprocess.run([sys.executable, "-m", "jupyter", "trust", *notebooks], env=env, check=True,
+                   capture_output=True, timeout=60)
+    with lab_server(checkout, env=env) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def lab_user(lab: LabServer, browser):
+    """A browser that has JupyterLab open (its cookies), as a user of the Voila preview."""
+    context = lab_context(browser, lab)
+    yield context
+    context.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("demo", DEMOS)
+def test_demo_renders_and_reacts_in_the_jupyterlab_preview(lab: LabServer, lab_user, demo: str) -> None:
+    """Through JupyterLab's Voila preview (the lab server's /voila/render/), each demo renders
+    without JavaScript errors or error outputs and reacts to its controls."""
+    page, errors = open_in_lab(lab_user, lab.voila_url(f"demos/{demo}"))
+    check_demo(page, errors, demo, f"lab-{Path(demo).stem}")
+
+
+@pytest.mark.slow
+def test_the_preview_button_renders_a_demo_next_to_the_notebook(lab: LabServer, lab_user) -> None:
+    """In JupyterLab, the notebook toolbar's "Render with Voilà" button opens the quantization
+    demo's preview (no trust dialog), and it reacts to its controls without errors."""
+    demo = "quantization_explorer.ipynb"
+    page = lab_user.new_page()
+    errors = watch_errors(page)
+    page.goto(f"{lab.url}/lab/tree/demos/{demo}")
+    page.locator(".jp-NotebookPanel-toolbar [title='Render with Voilà']").click(timeout=60_000)
+    preview = page.frame_locator(f"iframe[src*='voila/render/demos/{demo}']")
+    preview.locator(".jupyter-widgets:not(.jp-OutputArea-output) >> visible=true").first.wait_for(
+        timeout=60_000)
+    assert page.get_by_text("Untrusted notebook detected").count() == 0
+    from playwright.sync_api import expect
+
+    spec = INTERACTIONS[demo]
+    watched = preview.locator(spec["watch"]).first
+    before = watched.inner_text()
+    preview.locator(spec["select"][0]).select_option(spec["select"][1])
+    expect(watched).not_to_have_text(before, timeout=20_000)
+    page.screenshot(path=str(SCREENSHOTS / "lab-preview-button.png"))
+    assert errors == [], errors
+    close(page)
+
+
+@pytest.mark.slow
+def test_gallery_links_work_in_the_jupyterlab_preview(lab: LabServer, lab_user) -> None:
+    """The gallery, previewed in JupyterLab, links every demo, and a link opens its preview."""
+    page = lab_user.new_page()
+    errors = watch_errors(page)
+    page.goto(lab.voila_url(f"demos/{GALLERY}"))
+    for demo in DEMOS:
+        page.locator(f"a[href='{demo}']").wait_for(timeout=60_000)
+    assert errors == [], errors
+    page.locator(f"a[href='{DEMOS[0]}']").click()
+    page.wait_for_url(f"**/voila/render/demos/{DEMOS[0]}", timeout=30_000)
+    page.wait_for_selector(".jupyter-widgets:not(.jp-OutputArea-output) >> visible=true", timeout=60_000)
+    # the gallery's kernel shutdown, sent as the page is left, may be cut off by the navigation
+    assert [e for e in errors if "/voila/api/shutdown/" not in e] == [], errors
     close(page)
 
 
