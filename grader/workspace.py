@@ -43,13 +43,16 @@ class SyncReport:
 
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
-    kept: list[str] = field(default_factory=list)
+    edited: list[str] = field(default_factory=list)  # changed by the student; the course did not change
+    kept: list[str] = field(default_factory=list)  # changed by the student, and the course has a newer one
     unchanged: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        """A few lines for the terminal: counts, and every kept file (the student's edits)."""
+        """A few lines for the terminal: counts, and every file kept although the course has a
+        newer version of it."""
+        yours = len(self.edited) + len(self.kept)
         lines = [f"workspace: {len(self.added)} added, {len(self.updated)} updated, "
-                 f"{len(self.kept)} kept with your changes, {len(self.unchanged)} unchanged"]
+                 f"{yours} with your changes kept, {len(self.unchanged)} unchanged"]
         lines += [f"  kept your version of {path} (the course has a newer one: rename yours and run "
                   f"`make course` again to get it)" for path in self.kept]
         return "\n".join(lines)
@@ -135,6 +138,8 @@ def sync(workspace: Path = DEFAULT_WORKSPACE, lessons_dir: Path = LESSONS) -> Sy
             elif current == written.get(key):  # the student never changed it
                 _write(fresh / rel, dest)
                 report.updated.append(key)
+            elif new == written.get(key):  # the student's edits, and the course did not change
+                report.edited.append(key)
             else:
                 report.kept.append(key)
                 continue
