@@ -377,7 +377,9 @@ def runs_summary(result: ClassResult) -> str:
             if run.status == COULD_NOT_RUN:
                 detail = f"NOT GRADED: {run.reason[:200]}"
             else:
-                parts = [f"{run.checks_failed} check(s) failed" if run.checks_failed else "all checks passed"]
+                parts = [f"{run.checks_failed} check(s) failed" if run.checks_failed else "checks passed"]
+                if run.checks_not_run:
+                    parts.append(f"{run.checks_not_run} not run")
                 if run.timed_out:
                     parts.append("time limit reached")
                 if run.restarts:

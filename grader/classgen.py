@@ -7,125 +7,49 @@ structure: the grade cells after a solution cell (up to the next one) form its
 
 Honest: perfect, blank, partially solved. Accidents: syntax error, endless loop
 (interruptible or not), memory hog, ``sys.exit()``, ``os._exit()``, megabytes of
-output, children that outlive the kernel. Attacks (blank answers plus the attack):
-deleting/rewriting gradebooks, reading sources or hidden tests to copy answers,
-monkeypatching the tests' imports and IPython's input transformers, redefining helpers.
+output, children that outlive the kernel. Attacks (blank answers plus the attack), written
+by a student who knows the grader: deleting/rewriting gradebooks, reading sources or hidden
+tests to copy answers, monkeypatching the tests' imports, the builtins and IPython, replacing
+what the grader put in the namespace, wrapping every later cell in try/except, publishing
+results before the tests, values that compare equal to anything, rewriting outputs late.
+The code of each accident and attack is a file in ``grader/payloads/``.
 """
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
+from grader import cells
 from grader.pipeline import SOLUTION_MARKERS, lesson_notebooks
 
-LOOP = "while True:\n    pass\n"
-STUBBORN_LOOP = ("import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
-                 "while True:\n    try:\n        time.sleep(0.1)\n    except BaseException:\n        pass\n")
-MEMORY_HOG = "hog = []\nwhile True:\n    hog.append(bytearray(50_000_000))\n"
-SYS_EXIT = "import sys\nsys.exit(3)\n"
-OS_EXIT = "import os\nos._exit(0)\n"
-PRINT_FLOOD = "for _ in range(200):\n    print('x' * 50_000)\n"
-SYNTAX_ERROR = "def broken(:\n    return\n"
-FORK_ORPHANS = '''import os, time
-for _ in range(3):
-    if os.fork() == 0:            # double fork + setsid: a daemon that outlives the kernel
-        os.setsid()
-        if os.fork() == 0:
-            time.sleep(600)
-            open(os.path.expanduser("~/late-write.txt"), "w").write("still here")
-        os._exit(0)
-'''
-GRADEBOOK_ATTACK = '''import os, sqlite3
-hits = []
-starts = [os.getcwd()] + [os.path.dirname(os.getcwd().rstrip("/").rsplit("/", i)[0]) for i in range(1, 6)]
-for top in starts + ["/work", "/tmp", "/srv", "/home", "/root", "/var/tmp"]:
-    for folder, dirs, files in os.walk(top):
-        if folder.count("/") > 8 or folder.startswith(("/proc", "/sys")):
-            dirs[:] = []
-        for name in files:
-            if name.startswith("gradebook") and name.endswith(".db"):
-                path = os.path.join(folder, name)
-                try:
-                    con = sqlite3.connect(path); con.execute("UPDATE grade SET auto_score = 99"); con.commit()
-                    hits.append("rewrote " + path)
-                except Exception:
-                    pass
-                try:
-                    open(path, "wb").write(b"corrupted by a student")
-                    os.remove(path)
-                    hits.append("deleted " + path)
-                except OSError:
-                    pass
-for up in ("..", "../..", "../../.."):
-    try:
-        open(os.path.join(up, "gradebook.db"), "wb").write(b"")
-        hits.append("wrote " + up)
-    except OSError:
-        pass
-print("gradebook attack:", hits)
-'''
-SOURCE_READER = '''import json, os, sqlite3
-mine = {GRADE_IDS!r}
-copied, seen = [], []
-starts = [os.getcwd()] + [os.path.dirname(os.getcwd().rstrip("/").rsplit("/", i)[0]) for i in range(1, 6)]
-for top in starts + ["/work", "/tmp", "/srv", "/home", "/root", "/var/tmp", "/opt"]:
-    for folder, dirs, files in os.walk(top):
-        if folder.count("/") > 8 or folder.startswith(("/proc", "/sys")) or "site-packages" in folder:
-            dirs[:] = []
-        for name in files:
-            path = os.path.join(folder, name)
-            try:
-                if name.endswith(".ipynb"):
-                    text = open(path).read()
-                    if "BEGIN HIDDEN TESTS" in text or "BEGIN SOLUTION" in text:
-                        seen.append(path)
-                        print(text)
-                        for cell in json.loads(text)["cells"]:
-                            gid = cell["metadata"].get("nbgrader", {{}}).get("grade_id")
-                            if gid in mine and "BEGIN SOLUTION" in "".join(cell["source"]):
-                                exec("".join(cell["source"]), globals())
-                                copied.append(gid)
-                elif name.endswith(".db"):
-                    for (source,) in sqlite3.connect(path).execute("SELECT source FROM source_cell"):
-                        seen.append(path)
-                        print(source)
-            except Exception:
-                pass
-print("sources seen:", seen, "answers copied:", copied)
-'''
-MONKEYPATCH = '''import builtins, importlib
-ip = get_ipython()
-ip.input_transformers_cleanup.append(lambda lines: ["pass\\n"])   # every later cell: `pass`
-for name in {MODULES!r}:
-    try:
-        module = importlib.import_module(name)
-    except Exception:
-        continue
-    for attr in dir(module):
-        if callable(getattr(module, attr)) and not attr.startswith("_"):
-            try:
-                setattr(module, attr, lambda *a, **k: True)
-            except Exception:
-                pass
-builtins.abs = lambda *a, **k: 0
-'''
-REDEFINE_HELPERS = '''isinstance = lambda *a, **k: True
-callable = lambda *a, **k: True
-len = lambda *a, **k: 1
-AssertionError = type("AssertionError", (Warning,), {{}})
-get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)   # swallow every traceback
-{HELPERS}
-'''
+PAYLOADS = Path(__file__).with_name("payloads")
+FILL = re.compile(r"^([A-Z_]+) = \[\]  # filled in by grader\.classgen$", re.M)
+
+
+def payload(kind: str, **values: list) -> str:
+    """The code a student of ``kind`` types (``grader/payloads/<kind>.py``), with the lesson's
+    ``values`` filled in."""
+    text = (PAYLOADS / f"{kind}.py").read_text()
+
+    def fill(match: re.Match) -> str:
+        return f"{match.group(1)} = {sorted(values[match.group(1)])!r}"
+    return FILL.sub(fill, text).rstrip("\n") + "\n"
+
 
 HONEST = ("perfect", "blank", "partial")
 ACCIDENTS = ("syntax_error", "infinite_loop", "stubborn_loop", "memory_hog", "sys_exit", "os_exit",
              "print_flood", "fork_orphans")
-ATTACKS = ("gradebook_attack", "source_reader", "monkeypatch", "redefine_helpers")
+# Aimed at the grader: each must gain no point and be flagged for review.
+ATTACKS = ("gradebook_attack", "source_reader", "monkeypatch", "redefine_helpers", "guard_replacement",
+           "ipython_internals", "early_result", "fake_values", "patched_libraries", "late_rewrite")
+SYNTAX_ERROR = "def broken(:\n    return\n"
 KINDS = HONEST + ACCIDENTS + ATTACKS
 
 
@@ -156,9 +80,23 @@ def _structure(source_nb, release_nb):
     return solutions, grades, by_id
 
 
-def _modules(nb) -> list[str]:
-    from grader.sandbox import imported_modules
-    return imported_modules(nb)
+def _lesson_values(source_nb) -> dict[str, list]:
+    """What the payloads need to know of the lesson: grade ids, the modules its instructor and
+    test cells import, the names its instructor cells bind, its answers (values and functions)."""
+    texts = {kind: [] for kind in (cells.SOLUTION, cells.TEST, cells.INSTRUCTOR)}
+    for cell in source_nb.cells:
+        if cells.kind(cell) in texts:
+            texts[cells.kind(cell)].append(cell.source)
+    trees = [ast.parse(cells.python_only(text)) for text in texts[cells.SOLUTION]]
+    functions = {node.name for tree in trees for node in tree.body
+                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    answers = cells.plan(source_nb).answers
+    checked = texts[cells.TEST] + texts[cells.INSTRUCTOR]
+    return {"GRADE_IDS": [cells.grade_id(c) for c in source_nb.cells if cells.grade_id(c)],
+            "MODULES": [m for text in checked for m in cells.imported_modules(text) if "." not in m],
+            "HELPERS": [n for text in texts[cells.INSTRUCTOR] for n in cells.bound_names(text)],
+            "VALUES": [n for n in answers if n not in functions],
+            "FUNCTIONS": [n for n in answers if n in functions]}
 
 
 def build(kind: str, source_nb, release_nb, partial_k: int = 1):
@@ -196,47 +134,29 @@ def build(kind: str, source_nb, release_nb, partial_k: int = 1):
             solve(index)
         return nb, expect(upto=k)
     if kind in ATTACKS:
-        payload = {
-            "gradebook_attack": GRADEBOOK_ATTACK,
-            "source_reader": SOURCE_READER.format(GRADE_IDS=sorted(g for g in by_id if g)),
-            "monkeypatch": MONKEYPATCH.format(MODULES=_modules(source_nb)),
-            "redefine_helpers": REDEFINE_HELPERS.format(HELPERS=_fake_helpers(source_nb)),
-        }[kind]
-        nb.cells[first].source = payload
+        values = {k: sorted(set(v)) for k, v in _lesson_values(source_nb).items()}
+        nb.cells[first].source = payload(kind, **values)
         return nb, expect(upto=0)
     for index in solutions:
         solve(index)
     if kind == "perfect":
         return nb, expect()
     if kind in ("print_flood", "fork_orphans"):
-        payload = PRINT_FLOOD if kind == "print_flood" else FORK_ORPHANS
-        nb.cells[first].source = payload + nb.cells[first].source
+        nb.cells[first].source = payload(kind) + nb.cells[first].source
         return nb, expect()
     if kind == "os_exit":
-        nb.cells[last].source = OS_EXIT + nb.cells[last].source
+        nb.cells[last].source = payload(kind) + nb.cells[last].source
         return nb, expect(broken_from=len(solutions) - 1)
     if kind == "stubborn_loop":
-        nb.cells[first].source = STUBBORN_LOOP + nb.cells[first].source
+        nb.cells[first].source = payload(kind) + nb.cells[first].source
         return nb, expect(upto=0)
     # The other accidents break the last answer: later sections may use earlier answers,
     # never later ones, so exactly the last section loses its points.
     if kind == "syntax_error":
         nb.cells[last].source = nb.cells[last].source + "\n" + SYNTAX_ERROR
     else:
-        nb.cells[last].source = {"infinite_loop": LOOP, "memory_hog": MEMORY_HOG,
-                                 "sys_exit": SYS_EXIT}[kind] + nb.cells[last].source
+        nb.cells[last].source = payload({"infinite_loop": "loop"}.get(kind, kind)) + nb.cells[last].source
     return nb, expect(only={len(solutions) - 1})
-
-
-def _fake_helpers(source_nb) -> str:
-    """Permissive stand-ins for every name the lesson's locked cells define."""
-    from grader.sandbox import bound_names
-    names = set()
-    for cell in source_nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "code" and meta.get("locked") and not meta.get("solution"):
-            names.update(bound_names(cell.source))
-    return "\n".join(f"{n} = lambda *a, **k: True" for n in sorted(names) if n.isidentifier())
 
 
 def class_kinds(size: int) -> list[str]:

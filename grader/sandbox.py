@@ -88,6 +88,7 @@ class RunResult:
     timed_out: bool = False
     restarts: int = 0
     checks_failed: int = 0
+    checks_not_run: int = 0
     memory_peak: int = 0
 
 
@@ -436,6 +437,7 @@ class _Run:
                 cell.outputs = [NotebookNode(o) for o in self.test_outputs[index]]
             elif cell.cell_type == "code" and (index not in done or cells.kind(cell) == cells.TEST):
                 cell.outputs = [not_executed_error(f"not executed: {result.reason or reason}")]
+                result.checks_not_run += cells.kind(cell) == cells.TEST
         result.seconds = time.monotonic() - self.start
         return result
 

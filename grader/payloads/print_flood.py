@@ -1,0 +1,2 @@
+for _ in range(200):
+    print("x" * 50_000)
