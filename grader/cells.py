@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import symtable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,17 +106,63 @@ def used_names(source: str) -> set[str]:
 
 
 def free_names(source: str) -> set[str]:
-    """Names a cell reads before (in the text) it binds them: what it needs from earlier cells.
-    A loop variable the cell sets itself is not free; a name read in a function body is, unless
-    bound earlier in the text. Built-in names are never free."""
-    tree = _tree(source)
-    if tree is None:
+    """Names a cell needs from earlier cells: read at module level before (in the text) the
+    cell binds them, or read inside its functions, lambdas and comprehensions without being
+    bound anywhere at module level. Built-in names are never free."""
+    text = python_only(source)
+    try:
+        tree = ast.parse(text)
+        table = symtable.symtable(text, "<cell>", "exec")
+    except SyntaxError:
         return set()
+    bound_here = {s.get_name() for s in table.get_symbols() if s.is_assigned() or s.is_imported()}
+    free = {name for name in _globals_read_in_scopes(table) if name not in bound_here}
     first: dict[str, bool] = {}
-    nodes = [n for n in ast.walk(tree) if isinstance(n, ast.Name)]
-    for node in sorted(nodes, key=lambda n: (n.lineno, n.col_offset)):
-        first.setdefault(node.id, isinstance(node.ctx, ast.Load))
-    return {name for name, loaded in first.items() if loaded and name not in _BUILTINS}
+    for _, name, loaded in sorted(_module_events(tree)):
+        first.setdefault(name, loaded)
+    free |= {name for name, loaded in first.items() if loaded}
+    return {name for name in free if name not in _BUILTINS}
+
+
+def _globals_read_in_scopes(table: symtable.SymbolTable) -> set[str]:
+    found: set[str] = set()
+    for child in table.get_children():
+        found |= {s.get_name() for s in child.get_symbols() if s.is_referenced() and s.is_global()}
+        found |= _globals_read_in_scopes(child)
+    return found
+
+
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.ListComp, ast.SetComp,
+           ast.DictComp, ast.GeneratorExp)
+
+
+def _module_events(tree: ast.Module) -> list[tuple[tuple[int, int], str, bool]]:
+    """(position, name, is_read) of every module-level read and binding of a name."""
+    events: list[tuple[tuple[int, int], str, bool]] = []
+
+    def visit(node: ast.AST) -> None:
+        position = (getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            for default in node.decorator_list + getattr(getattr(node, "args", None), "defaults", []):
+                visit(default)
+            events.append((position, node.name, False))
+            return
+        if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            visit(node.generators[0].iter)  # evaluated here; the rest is the comprehension's own scope
+            return
+        if isinstance(node, _SCOPES):
+            return  # its reads are counted by the symbol table
+        if isinstance(node, ast.Name):
+            events.append((position, node.id, isinstance(node.ctx, ast.Load)))
+        elif isinstance(node, ast.alias):
+            events.append((position, (node.asname or node.name).split(".")[0], False))
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            events.append((position, node.name, False))
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    return events
 
 
 _BUILTINS = frozenset(dir(builtins))
