@@ -31,6 +31,7 @@ from typing import Any, Iterator, Optional
 
 SHOW_ENV = "EDGELAB_NATIVE_LOGS"
 NOTE_CHARS = 2000
+NOTE_TITLE = "native log output while this failed:"
 
 _lock = threading.Lock()
 _depth = 0
@@ -71,6 +72,14 @@ def _fd_of(stream: Any) -> Optional[int]:
         return stream.fileno()
     except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
         return None
+
+
+def _fd2_open() -> bool:
+    try:
+        os.fstat(2)
+    except OSError:  # a daemon without stderr: nothing to silence
+        return False
+    return True
 
 
 def _flush_python_stderr() -> None:
@@ -125,7 +134,7 @@ def native_logs_silenced() -> Iterator[NativeLog]:
     the captured text as a note, so a real error keeps its details. Nested and concurrent
     blocks share one redirection; fd 2 is restored when the last one ends.
     """
-    if os.environ.get(SHOW_ENV, "") not in ("", "0"):
+    if os.environ.get(SHOW_ENV, "") not in ("", "0") or not _fd2_open():
         yield NativeLog(0)
         return
     log = _enter()
@@ -134,8 +143,9 @@ def native_logs_silenced() -> Iterator[NativeLog]:
     except BaseException as exc:
         _exit(log)
         text = log.text().strip()
-        if text and hasattr(exc, "add_note"):
-            exc.add_note("native log output while this failed:\n" + text[-NOTE_CHARS:])
+        noted = any(str(n).startswith(NOTE_TITLE) for n in getattr(exc, "__notes__", []))
+        if text and not noted and hasattr(exc, "add_note"):  # add_note: Python >= 3.11
+            exc.add_note(f"{NOTE_TITLE}\n{text[-NOTE_CHARS:]}")
         raise
     else:
         _exit(log)
@@ -144,8 +154,6 @@ def native_logs_silenced() -> Iterator[NativeLog]:
 def import_tensorflow() -> Any:
     """Import TensorFlow with its start-up lines silenced and its Python loggers at ERROR."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if "tensorflow" in sys.modules:
-        return sys.modules["tensorflow"]
     with native_logs_silenced():
         import tensorflow as tf
     quiet_python_loggers()
