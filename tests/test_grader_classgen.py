@@ -5,9 +5,8 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from grader.classgen import ATTACKS, KINDS, answer, build, class_kinds
+from grader.classgen import ATTACKS, KINDS, PAYLOADS, answer, build, class_kinds, payload
 from grader.pipeline import REPO
-from grader.sandbox import imported_modules
 
 LESSONS = sorted(p for p in (REPO / "lessons").iterdir() if p.is_dir() and list(p.glob("*.ipynb")))
 
@@ -59,6 +58,21 @@ def test_class_covers_every_kind_and_rejects_bad_sizes() -> None:
 def test_monkeypatch_targets_the_modules_the_tests_import() -> None:
     """The monkeypatching attack patches what the welcome lesson's tests import (math)."""
     source = nbformat.read(str(REPO / "lessons" / "00-welcome" / "welcome.ipynb"), as_version=4)
-    assert "math" in imported_modules(source)
     nb, _ = build("monkeypatch", source, release_of(source))
-    assert "'math'" in "".join(c.source for c in nb.cells)
+    assert "MODULES = ['math']" in "".join(c.source for c in nb.cells)
+
+
+def test_fake_values_cover_every_answer_of_the_lesson() -> None:
+    """The fake-values attack assigns every answer of lesson 06, and fakes its functions."""
+    source = nbformat.read(str(REPO / "lessons" / "06-quantization" / "quantization.ipynb"), as_version=4)
+    nb, _ = build("fake_values", source, release_of(source))
+    text = "".join(c.source for c in nb.cells)
+    assert "'in_scale'" in text and "FUNCTIONS = ['dequantize_affine', 'quantize_affine']" in text
+
+
+def test_every_payload_file_is_a_kind_and_fills_its_values() -> None:
+    """Each file in grader/payloads is used, and its placeholders are filled."""
+    kinds = {p.stem for p in PAYLOADS.glob("*.py") if p.stem != "__init__"}
+    assert kinds <= set(KINDS) | {"loop"}
+    text = payload("fake_values", VALUES=["b", "a"], FUNCTIONS=[])
+    assert "VALUES = ['a', 'b']" in text and "filled in by" not in text
