@@ -134,7 +134,7 @@ def find() -> Path:
     in_checkout = checkout is not None and folders[0] == checkout / "build" / "demo"
     make = f" (or `make demo` in {checkout})" if in_checkout else ""
     raise EdgelabError(f"The demo models are not built yet: build them with "
-                       f"`python -m edgelab.artifacts {folders[0]}`{make}; it takes about a minute.")
+                       f"`python -m edgelab.artifacts {folders[0]}`{make}; it takes about half a minute.")
 
 
 def _saved_manifest(out: Path) -> dict:
