@@ -180,9 +180,10 @@ def test_readme_badge_opens_the_student_lesson_00() -> None:
     """README's Binder badge launches this repository on mybinder.org at lesson 00's student
     version (the path binder/postBuild writes)."""
     readme = (REPO / "README.md").read_text()
-    links = re.findall(r"\((https://mybinder\.org/v2/gh/[^)\s]+)\)", readme)
-    assert links, "README.md has no mybinder.org badge"
-    assert all(link.endswith(f"?urlpath={URLPATH}") for link in links), links
+    badges = re.findall(r"\[!\[[^\]]*\]\(https://mybinder\.org/badge[^)]*\)\]\((https://mybinder\.org/v2/gh/[^)\s]+)\)",
+                        readme)
+    assert badges, "README.md has no mybinder.org badge"
+    assert all(link.endswith(f"?urlpath={URLPATH}") for link in badges), badges
 
 
 # --- binder/postBuild, run for real in a throwaway environment --------------------------------
