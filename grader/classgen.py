@@ -5,7 +5,7 @@ solutions, and comes with the exact scores it must get, derived from the noteboo
 structure: the grade cells after a solution cell (up to the next one) form its
 *section* and test it (they may use earlier answers, never later ones).
 
-Honest: perfect, blank, partially solved. Accidents: syntax error, endless loop
+Honest: perfect, blank, partially solved, all right but one quiz answer. Accidents: syntax error, endless loop
 (interruptible or not), memory hog, ``sys.exit()``, ``os._exit()``, megabytes of
 output, children that outlive the kernel. Attacks (blank answers plus the attack), written
 by a student who knows the grader: deleting/rewriting gradebooks, reading sources or hidden
@@ -43,7 +43,13 @@ def payload(kind: str, **values: list) -> str:
     return FILL.sub(fill, text).rstrip("\n") + "\n"
 
 
-HONEST = ("perfect", "blank", "partial")
+HONEST = ("perfect", "blank", "partial", "one_wrong")
+QUIZ_ANSWER = re.compile(r'^(\w+ = )"([a-e])"$', re.M)
+
+
+def _other_letter(match: re.Match) -> str:
+    letter = match.group(2)
+    return f'{match.group(1)}"{"b" if letter == "a" else "a"}"'
 ACCIDENTS = ("syntax_error", "infinite_loop", "stubborn_loop", "memory_hog", "sys_exit", "os_exit",
              "print_flood", "fork_orphans")
 # Aimed at the grader: each must gain no point and be flagged for review.
@@ -141,6 +147,13 @@ def build(kind: str, source_nb, release_nb, partial_k: int = 1):
         solve(index)
     if kind == "perfect":
         return nb, expect()
+    if kind == "one_wrong":
+        choice = [k for k, index in enumerate(solutions) if QUIZ_ANSWER.search(nb.cells[index].source)]
+        if not choice:
+            raise ValueError("the lesson has no one-letter quiz answer to get wrong")
+        index = solutions[choice[-1]]
+        nb.cells[index].source = QUIZ_ANSWER.sub(_other_letter, nb.cells[index].source, count=1)
+        return nb, expect(only={choice[-1]})
     if kind in ("print_flood", "fork_orphans"):
         nb.cells[first].source = payload(kind) + nb.cells[first].source
         return nb, expect()

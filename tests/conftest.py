@@ -307,41 +307,40 @@ def demo_artifacts(digits_variants: dict, tmp_path_factory: pytest.TempPathFacto
 
 # --- grader: one class of honest and hostile submissions, autograded once in sandboxes. ---
 
-HIDDEN_FAIL = {"answer_runtime": 'answer_runtime = "b"\n',
-               "weights_megabytes": "def weights_megabytes(n_params, bits_per_weight):\n"
-                                    "    if n_params < 0:\n        raise ValueError('n_params')\n"
-                                    "    return n_params * bits_per_weight / 8 / 1e6\n"}
+def grading_sandbox_ready() -> str:
+    """Why the grader's sandbox cannot run here ('' when it can): bubblewrap and cgroups."""
+    from grader.bubblewrap import SandboxUnavailable, check
+    from grader.cgroups import CgroupsUnavailable, CgroupTree
+
+    try:
+        check()
+        CgroupTree.create().close()
+    except (SandboxUnavailable, CgroupsUnavailable) as exc:
+        return str(exc)
+    return ""
+
+
+CLASS_LESSON = "02-latency"
 
 
 @pytest.fixture(scope="session")
 def graded_class(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """00-welcome released in a private course root, a class with every kind of
-    submission (plus `hidden-fail`: passes the visible tests, fails a hidden one),
-    autograded with 2 sandboxed workers. Needs root and unshare (util-linux)."""
+    """Lesson 02 (a lesson that imports edgelab and runs the simulator) released in a private
+    course root, a class with every kind of submission (honest, accidents, attacks by a student
+    who knows the grader), autograded with 2 sandboxed workers."""
     import shutil
 
-    import nbformat
-
-    require(os.geteuid() == 0 and shutil.which("unshare") is not None,
-            "root and unshare (util-linux) for the grader sandbox")
+    why = grading_sandbox_ready()
+    require(not why, f"the grading sandbox (bubblewrap, cgroups): {why}")
     from grader.autograde import autograde
-    from grader.classgen import KINDS, Student, make_class
+    from grader.classgen import KINDS, make_class
     from grader.pipeline import nbgrader
     from grader.sandbox import Limits
 
     root = tmp_path_factory.mktemp("graded_class")
-    shutil.copytree(REPO / "lessons" / "00-welcome", root / "lessons" / "00-welcome")
-    nbgrader(["generate_assignment", "00-welcome", "--force"], root)
-    students = make_class("00-welcome", root, kinds=list(KINDS))
-    nb = nbformat.read(str(root / "release" / "00-welcome" / "welcome.ipynb"), as_version=4)
-    for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if cell.metadata.get("nbgrader", {}).get("solution") and gid in HIDDEN_FAIL:
-            cell.source = HIDDEN_FAIL[gid]
-    (root / "submitted" / "hidden-fail" / "00-welcome").mkdir(parents=True)
-    nbformat.write(nb, str(root / "submitted" / "hidden-fail" / "00-welcome" / "welcome.ipynb"))
-    students.append(Student("hidden-fail", "hidden_fail", {"check_answer_runtime": 1.0,
-                                                           "check_weights_megabytes": 0.0}))
+    shutil.copytree(REPO / "lessons" / CLASS_LESSON, root / "lessons" / CLASS_LESSON)
+    nbgrader(["generate_assignment", CLASS_LESSON, "--force"], root)
+    students = make_class(CLASS_LESSON, root, kinds=list(KINDS))
     limits = Limits(wall_seconds=30, cell_seconds=10, cpu_seconds=30, memory_bytes=2 * 2**30)
-    result = autograde("00-welcome", root, workers=2, limits=limits)
-    return {"root": root, "students": students, "result": result, "limits": limits}
+    result = autograde(CLASS_LESSON, root, workers=2, limits=limits)
+    return {"root": root, "lesson": CLASS_LESSON, "students": students, "result": result, "limits": limits}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import sqlite3
@@ -10,9 +11,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.autograde import InjectExecuted, gradebook_ok, read_scores
+from grader.autograde import InjectExecuted, flags_path, gradebook_ok, read_scores, runs_summary
+from grader.classgen import ATTACKS
 from grader.pipeline import REPO, secret_lines
-from grader.sandbox import USER_PREFIX
+from grader.users import USER_PREFIX
 
 pytestmark = pytest.mark.slow
 
@@ -21,35 +23,57 @@ def by_kind(graded_class: dict, kind: str) -> str:
     return next(s.name for s in graded_class["students"] if s.kind == kind)
 
 
+def autograded(graded_class: dict, kind: str) -> Path:
+    lesson = graded_class["lesson"]
+    return graded_class["root"] / "autograded" / by_kind(graded_class, kind) / lesson / "latency.ipynb"
+
+
 def test_every_student_gets_exactly_the_expected_scores(graded_class: dict) -> None:
-    """Honest, accidental and hostile submissions all get the scores their kind deserves."""
+    """Honest, accidental and hostile submissions all get the scores their kind deserves: the
+    attacks of a student who knows the grader gain no point."""
     scores = graded_class["result"].scores
     wrong = {s.name: (scores.get(s.name), s.expected) for s in graded_class["students"]
              if scores.get(s.name) != s.expected}
     assert not wrong, wrong
-    assert len(scores) == len(graded_class["students"]) >= 15
-    assert graded_class["result"].failures == {}
+    assert len(scores) == len(graded_class["students"]) >= 20
+    assert graded_class["result"].failures == {} and graded_class["result"].could_not_run == {}
+
+
+def test_every_attack_is_flagged_for_review_with_its_lines(graded_class: dict) -> None:
+    """Each attack is in the flags kept for the class report, with cell, line, text and reason;
+    the honest students are not."""
+    result = graded_class["result"]
+    for kind in ATTACKS:
+        found = result.flags.get(by_kind(graded_class, kind))
+        assert found and all(f["text"] and f["reason"] and f["line"] >= 1 for f in found), kind
+    for kind in ("perfect", "blank", "partial", "one_wrong"):
+        assert by_kind(graded_class, kind) not in result.flags
+    stored = json.loads(flags_path(graded_class["root"], graded_class["lesson"]).read_text())
+    assert stored[by_kind(graded_class, "fake_values")] == result.flags[by_kind(graded_class, "fake_values")]
 
 
 def test_gradebook_is_intact_and_holds_the_same_scores(graded_class: dict) -> None:
     """After gradebook attacks, SQLite integrity holds and the stored scores are the returned ones."""
-    root = graded_class["root"]
-    assert gradebook_ok(root, "00-welcome") == []
-    assert read_scores(root, "00-welcome")[0] == graded_class["result"].scores
+    root, lesson = graded_class["root"], graded_class["lesson"]
+    assert gradebook_ok(root, lesson) == []
+    assert read_scores(root, lesson)[0] == graded_class["result"].scores
     with sqlite3.connect(root / "gradebook.db") as con:
-        assert con.execute("SELECT COUNT(*) FROM grade WHERE auto_score > 2").fetchone()[0] == 0
+        assert con.execute("SELECT COUNT(*) FROM grade WHERE auto_score > 3").fetchone()[0] == 0
 
 
-def test_run_is_bounded_and_statuses_say_what_happened(graded_class: dict) -> None:
-    """Every notebook ends within its wall-clock limit; the stubborn loop hit it, os._exit killed a kernel."""
-    runs, limits = graded_class["result"].runs, graded_class["limits"]
-    for student, notebooks in runs.items():
+def test_run_is_bounded_and_the_summary_says_what_happened(graded_class: dict) -> None:
+    """Every notebook ends within its wall-clock limit; the stubborn loop hit it, os._exit killed a
+    kernel that was restarted; the summary line of each says so."""
+    result, limits = graded_class["result"], graded_class["limits"]
+    for student, notebooks in result.runs.items():
         for run in notebooks.values():
-            assert run.seconds < limits.wall_seconds + 20, (student, run.seconds)
-    status = {s: r["welcome"].status for s, r in runs.items()}
-    assert status[by_kind(graded_class, "stubborn_loop")] == "timeout"
-    assert status[by_kind(graded_class, "os_exit")] == "kernel-died"
-    assert status[by_kind(graded_class, "perfect")] == "ok"
+            assert run.seconds < limits.wall_seconds + 30, (student, run.seconds)
+    runs = {s: r["latency"] for s, r in result.runs.items()}
+    assert runs[by_kind(graded_class, "stubborn_loop")].timed_out
+    assert runs[by_kind(graded_class, "os_exit")].restarts == 1
+    assert runs[by_kind(graded_class, "perfect")].checks_failed == 0
+    summary = runs_summary(result)
+    assert f"{by_kind(graded_class, 'perfect')} " in summary and "time limit reached" in summary
 
 
 def test_no_sandbox_process_outlives_the_run(graded_class: dict) -> None:
@@ -67,31 +91,46 @@ def test_no_sandbox_process_outlives_the_run(graded_class: dict) -> None:
     assert uids and not left, left
 
 
-def test_source_reader_found_no_hidden_test_and_no_solution(graded_class: dict) -> None:
-    """The student searching the disk for sources printed no solution or hidden-test line."""
-    root = graded_class["root"]
-    name = by_kind(graded_class, "source_reader")
-    nb = nbformat.read(str(root / "autograded" / name / "00-welcome" / "welcome.ipynb"), 4)
-    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
-                      for o in c.outputs if c.metadata.get("nbgrader", {}).get("solution"))
+def test_hidden_tests_never_reach_the_student(graded_class: dict) -> None:
+    """The source reader found no source and no gradebook; no hidden-test or solution line is in
+    anything a student cell printed, in any submission."""
+    nb = nbformat.read(str(autograded(graded_class, "source_reader")), 4)
+    printed = "".join(o.get("text", "") for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")
+                      for o in c.outputs)
     assert "sources seen: []" in printed
-    solution, hidden = secret_lines(REPO / "lessons" / "00-welcome" / "welcome.ipynb")
-    assert not [line for line in solution + hidden if line in printed]
+    solution, hidden = secret_lines(REPO / "lessons" / graded_class["lesson"] / "latency.ipynb")
+    for kind in ("source_reader", "late_rewrite", "early_result", "ipython_internals"):
+        nb = nbformat.read(str(autograded(graded_class, kind)), 4)
+        student_output = "".join(json.dumps(c.get("outputs", [])) for c in nb.cells
+                                 if c.metadata.get("nbgrader", {}).get("grade") is not True)
+        assert not [line for line in hidden if len(line) > 12 and line in student_output], kind
+
+
+def test_test_cells_hold_only_the_checkers_outputs(graded_class: dict) -> None:
+    """Early results and late rewrites land nowhere near the test cells: a test cell has at most a
+    printed line and the checker's error, never an execute_result or display."""
+    for kind in ("early_result", "late_rewrite", "perfect"):
+        nb = nbformat.read(str(autograded(graded_class, kind)), 4)
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("grade") and not meta.get("solution"):
+                assert {o.output_type for o in cell.outputs} <= {"stream", "error"}, (kind, cell.outputs)
+                assert all(o.name == "stdout" for o in cell.outputs if o.output_type == "stream")
 
 
 def test_output_flood_is_capped(graded_class: dict) -> None:
     """Ten megabytes printed end up as a capped output with a truncation note."""
-    name = by_kind(graded_class, "print_flood")
-    path = graded_class["root"] / "autograded" / name / "00-welcome" / "welcome.ipynb"
-    assert path.stat().st_size < 1_000_000
+    path = autograded(graded_class, "print_flood")
+    assert path.stat().st_size < 1_500_000
     assert "truncated by the grader" in path.read_text()
 
 
 def test_attack_left_no_trace_outside_the_sandbox(graded_class: dict) -> None:
     """The gradebook attack wrote nothing into the host's /tmp or the course root."""
     root = graded_class["root"]
-    assert not Path("/tmp/gradebook.db").exists()
+    assert not Path("/tmp/gradebook.db").exists() and not Path("/dev/shm/gradebook.db").exists()
     assert sorted(p.name for p in root.iterdir() if p.name.startswith("gradebook")) == ["gradebook.db"]
+    assert not any(Path("/dev/shm").glob("edgelab-grading-*")), "the run's scratch folders are removed"
 
 
 def test_inject_executed_refuses_cells_that_did_not_run(tmp_path: Path) -> None:
