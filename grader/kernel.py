@@ -156,12 +156,18 @@ class StudentKernel:
         return km is not None and bool(await _ensure(km.is_alive()))
 
     async def execute(self, cell: Any, index: int) -> None:
-        """Execute one cell (outputs capped); raises :class:`KernelGone` if the kernel died."""
+        """Execute one cell (outputs capped); raises :class:`KernelGone` if the kernel died, or
+        if the cell ran past its time and the kernel did not come back after the interrupt."""
         self.client.cell_bytes = self.client.dropped = 0
         try:
             await self.client.async_execute_cell(cell, index, execution_count=index + 1)
         except Exception as exc:  # noqa: BLE001 -- DeadKernelError and friends
             raise KernelGone(f"{type(exc).__name__}: {exc}") from None
+        if any(o.get("ename") == "CellTimeoutError" for o in cell.outputs):
+            try:
+                await self._request({"code": ""}, 5)
+            except (KernelGone, TimeoutError):
+                raise KernelGone("the cell ran past its time and ignored the interrupt") from None
         if self.client.dropped:
             from nbformat.v4 import new_output
 

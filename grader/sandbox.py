@@ -212,6 +212,7 @@ class _Run:
         self.checker: Checker | None = None
         self.checker_done: set[int] = set()
         self.known_files: dict[str, list] = {}
+        self.expired = False  # the wall-clock limit passed
         self.tainted: set[str] = set()  # names left unset by instructor cells that failed on student data
         self.test_outputs: dict[int, list] = {}
 
@@ -229,6 +230,8 @@ class _Run:
         self.kernel_up = True
 
     async def restart_kernel(self, why: str) -> None:
+        if self.expired:
+            raise _Expired()
         self.result.restarts += 1
         self.result.notes.append(why)
         await self.kernel.stop()
@@ -241,6 +244,8 @@ class _Run:
         try:
             await self.kernel.execute(cell, index)
         except KernelGone as exc:
+            if self.expired:
+                raise _Expired() from None
             cell.outputs.append(not_executed_error(f"the kernel stopped during this cell ({exc}); it was "
                                                    "restarted for the next cells"))
             await self.restart_kernel(f"cell {index}: {exc}")
@@ -409,24 +414,42 @@ class _Run:
 
         async def all_cells() -> None:
             for index, cell in enumerate(nb.cells):
+                if self.expired:
+                    raise _Expired()
                 if cell.cell_type != "code":
                     continue
                 if cells.kind(cell) == cells.TEST and cells.grade_id(cell) in tests:
                     await self.check(index, cell)
                 else:
                     await self.run_student_cell(index, cell)
+                if self.expired:  # the cell was cut short by the watchdog: no credit for it
+                    raise _Expired()
                 done.add(index)
 
+        async def watchdog() -> None:
+            """At the wall-clock limit, stop the kernel and the checker: whatever waits on them ends."""
+            await asyncio.sleep(max(0.0, self.deadline - time.monotonic()))
+            self.expired = True
+            await self.kernel.stop()
+            if self.checker is not None:
+                await self.checker.close()
+
+        guard = asyncio.ensure_future(watchdog())
         try:
-            await asyncio.wait_for(all_cells(), timeout=max(1.0, self.deadline - time.monotonic()))
-        except asyncio.TimeoutError:
+            await asyncio.wait_for(all_cells(), timeout=max(1.0, self.deadline - time.monotonic()) + 60)
+        except (_Expired, asyncio.TimeoutError):
             result.timed_out = True
             result.notes.append(f"wall-clock limit of {self.limits.wall_seconds:g} s reached")
         except _Stop as exc:
             result.notes.append(str(exc))
         except CouldNotRun as exc:
-            result.status, result.reason = COULD_NOT_RUN, str(exc)
+            if self.expired:
+                result.timed_out = True
+                result.notes.append(f"wall-clock limit of {self.limits.wall_seconds:g} s reached")
+            else:
+                result.status, result.reason = COULD_NOT_RUN, str(exc)
         finally:
+            guard.cancel()
             result.memory_peak = self.kernel_cgroup.memory_peak()
             await self.kernel.stop()
             if self.checker is not None:
@@ -444,6 +467,10 @@ class _Run:
 
 class _Stop(Exception):
     """Stop running the notebook (the remaining cells get no credit)."""
+
+
+class _Expired(Exception):
+    """The notebook reached its wall-clock limit."""
 
 
 def _text(source: Any) -> str:
