@@ -235,7 +235,9 @@ def flags_path(root: Path, lesson: str) -> Path:
 
 async def _preflight(root: Path, lesson: str, sandbox: Sandbox) -> float:
     """Run the lesson's source notebooks (the instructor's solutions) in the sandbox first: every
-    check must pass, or the environment is broken and no student is graded."""
+    check must pass, or the environment is broken and no student is graded. This trusted run
+    also fills the grading run's model cache, which every student's run then reads (read-only):
+    a model trained with the lesson's own seed and code is not trained again per submission."""
     import nbformat
     from nbgrader.preprocessors import ClearOutput
 
@@ -244,7 +246,8 @@ async def _preflight(root: Path, lesson: str, sandbox: Sandbox) -> float:
     for path in lesson_notebooks(lesson_dir):
         source = nbformat.read(str(path), as_version=4)
         nb, _ = ClearOutput().preprocess(nbformat.from_dict(json.loads(json.dumps(source))), {})
-        result = await sandbox.run(nb, source, seed_files(lesson_dir / ".no-submission", lesson_dir), slot=0)
+        result = await sandbox.run(nb, source, seed_files(lesson_dir / ".no-submission", lesson_dir), slot=0,
+                                   trusted=True)
         failed = [f"cell {i} ({c.metadata.get('nbgrader', {}).get('grade_id')}): "
                   f"{o.get('ename')}: {str(o.get('evalue', ''))[:300]}"
                   for i, c in enumerate(result.nb.cells) if c.cell_type == "code"

@@ -121,6 +121,8 @@ class Sandbox:
             shutil.copyfile(Path(__file__).with_name(name), self.lib / "grader" / name)
         os.chmod(self.lib, 0o755)
         os.chmod(self.lib / "grader", 0o755)
+        self.cache = self.base / "cache"  # models trained by trusted runs, read-only for students
+        self.cache.mkdir(mode=0o755)
         self._count = 0
 
     def close(self) -> None:
@@ -133,12 +135,15 @@ class Sandbox:
         return {"PATH": f"{python_bin}:/usr/local/bin:/usr/bin:/bin", "HOME": home, "LANG": "C.UTF-8",
                 "TMPDIR": "/tmp", "IPYTHONDIR": f"{home}/.ipython", "MPLCONFIGDIR": f"{home}/.matplotlib",
                 "MPLBACKEND": "Agg", "NBGRADER_EXECUTION": "autograde", "PYTHONDONTWRITEBYTECODE": "1",
-                "PYTHONPATH": str(self.lib), "TF_CPP_MIN_LOG_LEVEL": "2", "OMP_NUM_THREADS": "1",
+                "PYTHONPATH": str(self.lib), "XDG_CACHE_HOME": str(self.cache),
+                "TF_CPP_MIN_LOG_LEVEL": "2", "OMP_NUM_THREADS": "1",
                 "OPENBLAS_NUM_THREADS": "1", "JUPYTER_PLATFORM_DIRS": "1"}
 
-    def _layout(self, files: dict[str, Path], writable: list[Path]) -> bubblewrap.Layout:
+    def _layout(self, files: dict[str, Path], writable: list[Path], trusted: bool) -> bubblewrap.Layout:
         home = "/home/student"
-        return bubblewrap.Layout(read_only=self.read_only + [self.lib], hidden=self.hide, writable=writable,
+        read_only = self.read_only + [self.lib] + ([] if trusted else [self.cache])
+        writable = writable + ([self.cache] if trusted else [])
+        return bubblewrap.Layout(read_only=read_only, hidden=self.hide, writable=writable,
                                  home=home, files=files, env=self._env(home),
                                  home_bytes=self.limits.home_bytes, tmp_bytes=self.limits.tmp_bytes)
 
@@ -158,10 +163,21 @@ class Sandbox:
         return JobLimits(memory_bytes=int(self.limits.memory_bytes), processes=int(self.limits.processes),
                          cpus=float(self.limits.cpus))
 
-    async def run(self, nb: Any, source_nb: Any, files: dict[str, Path], slot: int) -> RunResult:
+    def seal_cache(self) -> None:
+        """After trusted runs: the cache belongs to the grader and is readable by every sandbox."""
+        for path in (self.cache, *self.cache.rglob("*")):
+            if os.geteuid() == 0:
+                os.chown(path, 0, 0, follow_symlinks=False)
+            if not path.is_symlink():
+                os.chmod(path, 0o755 if path.is_dir() else 0o644)
+
+    async def run(self, nb: Any, source_nb: Any, files: dict[str, Path], slot: int,
+                  trusted: bool = False) -> RunResult:
         """Execute the prepared submission ``nb`` (hidden tests restored) against ``source_nb``
         (the lesson's source notebook), with ``files`` (path in the working folder -> host
-        file) copied into both sandboxes, as the user of ``slot``."""
+        file) copied into both sandboxes, as the user of ``slot``. A ``trusted`` run (the
+        lesson's own solution) may fill the model cache every later run reads; no other may
+        write to it, so no student can plant a model another student's run loads."""
         start = time.monotonic()
         uid, gid = slot_user(slot) if os.geteuid() == 0 else (os.getuid(), os.getgid())
         self._count += 1
@@ -173,10 +189,14 @@ class Sandbox:
         os.chmod(ipc, 0o700)
         kernel_cgroup = self.cgroups.job(self._job_limits())
         checker_cgroup = self.cgroups.job(self._job_limits())
-        run = _Run(self, nb, source_nb, files, uid, gid, ipc, kernel_cgroup, checker_cgroup, start)
+        if trusted:
+            os.chown(self.cache, uid, gid)
+        run = _Run(self, nb, source_nb, files, uid, gid, ipc, kernel_cgroup, checker_cgroup, start, trusted)
         try:
             return await run.execute()
         finally:
+            if trusted:
+                self.seal_cache()
             kernel_cgroup.remove()
             checker_cgroup.remove()
             shutil.rmtree(job, ignore_errors=True)
@@ -190,7 +210,8 @@ class _Run:
     """One submission's run (see the module docstring)."""
 
     def __init__(self, sandbox: Sandbox, nb: Any, source_nb: Any, files: dict[str, Path], uid: int, gid: int,
-                 ipc: Path, kernel_cgroup: JobCgroup, checker_cgroup: JobCgroup, start: float) -> None:
+                 ipc: Path, kernel_cgroup: JobCgroup, checker_cgroup: JobCgroup, start: float,
+                 trusted: bool) -> None:
         self.sandbox, self.limits = sandbox, sandbox.limits
         self.nb, self.source_nb, self.files = nb, source_nb, files
         self.uid, self.gid = uid, gid
@@ -200,7 +221,8 @@ class _Run:
         self.deadline = start + self.limits.wall_seconds
         self.start = start
         self.result = RunResult(nb=nb, status=RAN, seconds=0.0)
-        layout = sandbox._layout(files, writable=[ipc])
+        self.trusted = trusted
+        layout = sandbox._layout(files, writable=[ipc], trusted=trusted)
         self.kernel = StudentKernel(
             nb, KernelSandbox(wrap=lambda argv, fds: bubblewrap.command(layout, argv, uid, gid, fds),
                               open_files=lambda: _open_files(files), preexec=sandbox._preexec(kernel_cgroup),
@@ -351,7 +373,7 @@ class _Run:
     # ----------------------------------------------------------------- the checker
 
     async def start_checker(self) -> None:
-        layout = self.sandbox._layout(self.files, writable=[])
+        layout = self.sandbox._layout(self.files, writable=[], trusted=self.trusted)
         fds = _open_files(self.files)
         try:
             # -P: the working folder (the student's files) is not on sys.path; -s: no user site
