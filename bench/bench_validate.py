@@ -6,13 +6,16 @@ SOURCE notebook in a scratch copy of the lesson (its notebooks and declared data
 as a student's workspace holds them), twice, with a fresh per-user cache
 ($XDG_CACHE_HOME, where edgelab keeps trained models): the first run fills the cache, the
 second is what every later Validate costs. Prints one line per notebook and exits 1 if a
-second run is over the goal or a source notebook fails its own tests.
+second run is over the goal or a source notebook fails its own tests. Each line also shows
+the CPU seconds the kernel used and the load average: on a shared machine, wall times grow
+with the other jobs' load.
 Usage: ``python bench/bench_validate.py [lesson-name-part ...]``.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -27,11 +30,16 @@ from grader.release import clean_copy, validate  # noqa: E402
 GOAL_S = 10.0
 
 
-def timed_validate(notebook: Path) -> tuple[float, str | None]:
-    """Seconds nbgrader's Validator took on ``notebook``, and its report (None: passed)."""
+def timed_validate(notebook: Path) -> tuple[float, float, str | None]:
+    """Wall seconds nbgrader's Validator took on ``notebook``, CPU seconds of the processes it
+    started (the kernel: a figure the other jobs on a shared machine do not inflate as much),
+    and its report (None: passed)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     report = validate(notebook)
-    return time.perf_counter() - start, report
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime), report
 
 
 def main(argv: list[str]) -> int:
@@ -44,13 +52,15 @@ def main(argv: list[str]) -> int:
             os.environ["XDG_CACHE_HOME"] = str(Path(tmp) / "cache")  # the kernels inherit it
             work = clean_copy(lesson_dir, Path(tmp))
             for source in lesson_notebooks(work):
-                first, first_report = timed_validate(source)
-                second, second_report = timed_validate(source)
+                first, first_cpu, first_report = timed_validate(source)
+                second, second_cpu, second_report = timed_validate(source)
                 good = second <= GOAL_S and first_report is None and second_report is None
                 ok &= good
                 failed = "" if first_report is None and second_report is None else "  (FAILS its tests)"
                 print(f"{lesson_dir.name:<30} validate {second:5.1f} s (first run {first:5.1f} s) "
-                      f"goal <= {GOAL_S:.0f} s {'OK' if good else 'MISSED'}{failed}", flush=True)
+                      f"goal <= {GOAL_S:.0f} s {'OK' if good else 'MISSED'}{failed}  "
+                      f"[kernel CPU {second_cpu:.1f} s, first {first_cpu:.1f} s; "
+                      f"load {os.getloadavg()[0]:.1f}]", flush=True)
                 for report in {first_report, second_report} - {None}:
                     print(report[-1500:], flush=True)
     return 0 if ok else 1
