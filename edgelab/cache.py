@@ -31,6 +31,7 @@ from typing import Any, Dict, Optional, Tuple
 
 MAGIC = b"edgelab-cache 1\n"
 MAX_ENTRIES = 64  # per kind; the least recently used go first
+MAX_BYTES = 512 * 2**20  # per kind (a MobileNetV2 float32 model is 14 MB, the digits CNN 0.2 MB)
 _VERSIONED = ("tensorflow", "keras", "numpy", "scikit-learn", "ai-edge-litert")
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -147,18 +148,24 @@ def write(kind: str, entry: str, payload: bytes, meta: Optional[Dict[str, Any]] 
             with contextlib.suppress(OSError):
                 os.unlink(tmp_name)
         return None
-    _trim(path.parent, MAX_ENTRIES)
+    _trim(path.parent, MAX_ENTRIES, MAX_BYTES)
     return path
 
 
-def _trim(folder: Path, keep: int) -> None:
+def _trim(folder: Path, keep: int, max_bytes: int) -> None:
+    """Delete the least recently used entries beyond ``keep`` entries or ``max_bytes`` in total
+    (the newest entry always stays)."""
     try:
-        entries = sorted(folder.glob("*.bin"), key=lambda p: p.stat().st_mtime, reverse=True)
+        entries = sorted(((p, p.stat()) for p in folder.glob("*.bin")), key=lambda e: e[1].st_mtime,
+                         reverse=True)
     except OSError:
         return
-    for old in entries[keep:]:
-        with contextlib.suppress(OSError):
-            old.unlink()
+    total = 0
+    for i, (path, stat) in enumerate(entries):
+        total += stat.st_size
+        if i > 0 and (i >= keep or total > max_bytes):
+            with contextlib.suppress(OSError):
+                path.unlink()
 
 
 def store_keras(kind: str, entry: str, model: Any, meta: Optional[Dict[str, Any]] = None) -> Optional[Path]:

@@ -69,7 +69,7 @@ def test_an_unwritable_cache_is_skipped(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def test_least_recently_used_entries_go_first(private_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Past MAX_ENTRIES per kind the oldest entries are deleted; reading one keeps it."""
+    """Past MAX_ENTRIES (or MAX_BYTES) per kind the oldest entries are deleted; reading one keeps it."""
     monkeypatch.setattr(cache, "MAX_ENTRIES", 3)
     keys = [cache.key("test", n=i) for i in range(4)]
     for i, entry in enumerate(keys[:3]):
@@ -78,6 +78,10 @@ def test_least_recently_used_entries_go_first(private_cache: Path, monkeypatch: 
     assert cache.read("test", keys[0]) is not None  # now the most recently used
     cache.write("test", keys[3], b"x")
     assert {p.stem for p in (private_cache / "test").glob("*.bin")} == {keys[0], keys[2], keys[3]}
+    monkeypatch.setattr(cache, "MAX_BYTES", 3000)
+    big = cache.key("test", n="big")
+    cache.write("test", big, bytes(2900))  # alone over MAX_BYTES: kept (the newest), all others go
+    assert {p.stem for p in (private_cache / "test").glob("*.bin")} == {big}
 
 
 def test_keys_change_with_every_part() -> None:
