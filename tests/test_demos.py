@@ -103,21 +103,6 @@ def browser():
         yield b
 
 
-def test_the_preview_keeps_out_the_extensions_the_gallery_keeps_out() -> None:
-    """voila.json (read by the Voila extension of a JupyterLab started in the checkout, as the
-    Makefile and Binder start it) denies the JupyterLab extensions demos/serve.py denies."""
-    import json
-    import sys
-
-    sys.path.insert(0, str(REPO / "demos"))
-    from serve import voila_argv
-
-    flag = "--VoilaConfiguration.extension_denylist="
-    served = next(a for a in voila_argv(8866) if a.startswith(flag)).removeprefix(flag)
-    config = json.loads((REPO / "voila.json").read_text())
-    assert config["VoilaConfiguration"]["extension_denylist"] == json.loads(served.replace("'", '"'))
-
-
 @pytest.mark.slow
 def test_gallery_lists_every_demo(gallery: VoilaServer, browser) -> None:
     """The gallery page links every demo notebook, and the links work."""
