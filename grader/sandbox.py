@@ -110,7 +110,10 @@ class Sandbox:
                  packages: tuple[str, ...] = PACKAGES) -> None:
         self.limits = limits or Limits()
         bubblewrap.check()
-        self.read_only = sorted(set(bubblewrap.python_paths() + bubblewrap.package_paths(packages)))
+        package_dirs = bubblewrap.package_paths(packages)
+        self.read_only = sorted(set(bubblewrap.python_paths() + package_dirs))
+        # the course's packages import inside as they do here, even from a checkout not installed
+        self.python_path = [str(p.parent) for p in package_dirs]
         self.hide = [Path(p).resolve() for p in hide if Path(p).exists()]
         self.cgroups = CgroupTree.create()
         self.base = Path(tempfile.mkdtemp(prefix="edgelab-grading-", dir="/dev/shm"))
@@ -135,7 +138,8 @@ class Sandbox:
         return {"PATH": f"{python_bin}:/usr/local/bin:/usr/bin:/bin", "HOME": home, "LANG": "C.UTF-8",
                 "TMPDIR": "/tmp", "IPYTHONDIR": f"{home}/.ipython", "MPLCONFIGDIR": f"{home}/.matplotlib",
                 "MPLBACKEND": "Agg", "NBGRADER_EXECUTION": "autograde", "PYTHONDONTWRITEBYTECODE": "1",
-                "PYTHONPATH": str(self.lib), "XDG_CACHE_HOME": str(self.cache),
+                "PYTHONPATH": os.pathsep.join([str(self.lib), *self.python_path]),
+                "XDG_CACHE_HOME": str(self.cache),
                 "TF_CPP_MIN_LOG_LEVEL": "2", "OMP_NUM_THREADS": "1",
                 "OPENBLAS_NUM_THREADS": "1", "JUPYTER_PLATFORM_DIRS": "1"}
 
