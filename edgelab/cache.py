@@ -26,6 +26,7 @@ import json
 import os
 import platform
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
@@ -160,6 +161,10 @@ def _trim(folder: Path, keep: int, max_bytes: int) -> None:
                          reverse=True)
     except OSError:
         return
+    with contextlib.suppress(OSError):
+        for stale in folder.glob(".tmp-*"):  # left by a process killed while writing
+            if time.time() - stale.stat().st_mtime > 3600:
+                stale.unlink()
     total = 0
     for i, (path, stat) in enumerate(entries):
         total += stat.st_size
@@ -169,11 +174,16 @@ def _trim(folder: Path, keep: int, max_bytes: int) -> None:
 
 
 def store_keras(kind: str, entry: str, model: Any, meta: Optional[Dict[str, Any]] = None) -> Optional[Path]:
-    """Store a Keras model (its ``.keras`` file: architecture, weights, optimizer state)."""
-    with tempfile.TemporaryDirectory(prefix="edgelab-cache-") as tmp:
-        file = Path(tmp) / "model.keras"
-        model.save(file)
-        return write(kind, entry, file.read_bytes(), meta)
+    """Store a Keras model (its ``.keras`` file: architecture, weights, optimizer state); None
+    if it cannot be saved or stored (nothing is raised)."""
+    try:
+        with tempfile.TemporaryDirectory(prefix="edgelab-cache-") as tmp:
+            file = Path(tmp) / "model.keras"
+            model.save(file)
+            payload = file.read_bytes()
+    except Exception:  # a model Keras cannot save, or no room for a temporary file
+        return None
+    return write(kind, entry, payload, meta)
 
 
 def load_keras(kind: str, entry: str) -> Optional[Tuple[Any, Dict[str, Any]]]:
@@ -185,13 +195,11 @@ def load_keras(kind: str, entry: str) -> Optional[Tuple[Any, Dict[str, Any]]]:
     payload, meta = found
     import keras
 
-    with tempfile.TemporaryDirectory(prefix="edgelab-cache-") as tmp:
-        file = Path(tmp) / "model.keras"
-        file.write_bytes(payload)
-        try:
+    try:
+        with tempfile.TemporaryDirectory(prefix="edgelab-cache-") as tmp:
+            file = Path(tmp) / "model.keras"
+            file.write_bytes(payload)
             model = keras.models.load_model(file)  # safe_mode: no code is deserialised
-        except Exception:  # a valid entry Keras cannot load: recompute
-            with contextlib.suppress(OSError):
-                _path(kind, entry).unlink()
-            return None
+    except Exception:  # an entry this Keras cannot load, or no room for a temporary file
+        return None
     return model, meta

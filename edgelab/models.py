@@ -183,10 +183,13 @@ def _trained(name: str, data: datasets.Split, seed: int, epochs: int, train: Cal
             found = edgecache.load_keras("trained", entry)
         if found is not None:
             model, meta = found
-            history = dict(meta["history"], source="from your cache: trained earlier with the same seed, "
-                                                   "epochs and code")
-            return TrainedModel(model, data, float(meta["test_accuracy"]), float(meta["train_seconds"]),
-                                epochs, seed, history, from_cache=True)
+            try:
+                history = dict(meta["history"], source="from your cache: trained earlier with the same "
+                                                       "seed, epochs and code")
+                return TrainedModel(model, data, float(meta["test_accuracy"]), float(meta["train_seconds"]),
+                                    epochs, seed, history, from_cache=True)
+            except (KeyError, TypeError, ValueError):  # metadata of another shape: train again
+                pass
     start = time.perf_counter()
     model, history = train()
     seconds = time.perf_counter() - start

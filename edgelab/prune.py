@@ -105,10 +105,9 @@ def prune(model: Any, data: datasets.Split, sparsity: float, fine_tune_epochs: i
                               data=edgecache.array_hash(data.x_train, data.y_train, data.x_test, data.y_test))
         with quiet.native_logs_silenced():
             found = edgecache.load_keras("pruned", entry)
-        if found is not None:
+        if found is not None and isinstance(found[1].get("test_accuracy"), float):
             pruned, meta = found
-            return PrunedModel(pruned, float(sparsity), kernel_sparsity(pruned), float(meta["test_accuracy"]),
-                               masks)
+            return PrunedModel(pruned, float(sparsity), kernel_sparsity(pruned), meta["test_accuracy"], masks)
     with quiet.native_logs_silenced():
         copy = keras.models.clone_model(model)
         copy.set_weights(model.get_weights())
