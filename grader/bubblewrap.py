@@ -147,6 +147,8 @@ def command(layout: Layout, cmd: list[str], uid: int, gid: int,
         for parent in reversed(Path(rel).parents[:-1]):
             args += ["--perms", "0777", "--dir", f"{layout.workdir}/{parent}"]
         args += ["--perms", "0666", "--file", str(fds[rel]), target]
+    for top in sorted(tops):
+        args += ["--remount-ro", top]  # the empty folders stay empty (their binds keep their own mode)
     args += ["--chdir", layout.workdir, "--clearenv"]
     for key, value in sorted(layout.env.items()):
         args += ["--setenv", key, value]

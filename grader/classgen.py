@@ -54,7 +54,8 @@ ACCIDENTS = ("syntax_error", "infinite_loop", "stubborn_loop", "memory_hog", "sy
              "print_flood", "fork_orphans")
 # Aimed at the grader: each must gain no point and be flagged for review.
 ATTACKS = ("gradebook_attack", "source_reader", "monkeypatch", "redefine_helpers", "guard_replacement",
-           "ipython_internals", "early_result", "fake_values", "patched_libraries", "late_rewrite")
+           "ipython_internals", "early_result", "fake_values", "patched_libraries", "late_rewrite",
+           "escape_mounts")
 SYNTAX_ERROR = "def broken(:\n    return\n"
 KINDS = HONEST + ACCIDENTS + ATTACKS
 
