@@ -113,7 +113,8 @@ def _strip_regions(source: str, regions: list[tuple[int, int]]) -> str:
             out.append(line)
         elif number == region[0]:
             indent = line[: len(line) - len(line.lstrip())]
-            out.append(f"{indent}# hidden tests ({region[1] - region[0] - 1} lines) are not shown")
+            count = region[1] - region[0] - 1
+            out.append(f"{indent}# hidden tests ({count} line{'' if count == 1 else 's'}) are not shown")
     return "\n".join(out)
 
 

@@ -1,4 +1,5 @@
-"""Grades export (CSV) and a class report: per-item difficulty, score histogram, most failed items.
+"""Grades export (CSV) and a class report: per-item difficulty, score histogram, most failed items,
+and the lines flagged for review (code aimed at the grader, found by :mod:`grader.flags`).
 
 The numbers come from the nbgrader gradebook; the CSV is nbgrader's own export. The
 report is one HTML page (tables plus a matplotlib figure embedded as PNG) and the
@@ -9,10 +10,11 @@ from __future__ import annotations
 
 import base64
 import html
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.autograde import course_root, read_scores
+from grader.autograde import course_root, flags_path, read_scores
 from grader.pipeline import nbgrader
 
 
@@ -45,6 +47,7 @@ class ClassReport:
     items: list[ItemStats]
     totals: dict[str, float]
     max_total: float
+    flags: dict[str, list[dict]] = field(default_factory=dict)  # student -> lines aimed at the grader
 
     def most_failed(self, n: int = 5) -> list[ItemStats]:
         """Items ordered by how many students missed full marks, then by difficulty."""
@@ -62,7 +65,10 @@ def class_report(lesson: str, root: Path | str | None = None) -> ClassReport:
         items.append(ItemStats(grade_id=gid, max_score=max_score, mean_score=sum(got) / len(got),
                                failed=sum(1 for g in got if g < max_score), students=len(got)))
     totals = {student: sum((v or 0.0) for v in s.values()) for student, s in scores.items()}
-    return ClassReport(lesson=lesson, items=items, totals=totals, max_total=sum(max_scores.values()))
+    path = flags_path(course_root(root), lesson)
+    flags = {s: f for s, f in json.loads(path.read_text()).items() if f} if path.exists() else {}
+    return ClassReport(lesson=lesson, items=items, totals=totals, max_total=sum(max_scores.values()),
+                       flags=flags)
 
 
 def export_csv(path: Path | str, root: Path | str | None = None) -> Path:
@@ -113,6 +119,11 @@ def write_html(report: ClassReport, path: Path | str) -> Path:
         for i in report.most_failed() if i.failed)
     students = "\n".join(f"<tr><td>{html.escape(s)}</td><td>{t:g}</td></tr>"
                          for s, t in sorted(report.totals.items()))
+    flagged = "\n".join(
+        f"<tr><td>{html.escape(student)}</td><td>{html.escape(str(f.get('notebook', '')))}</td>"
+        f"<td>{int(f['cell'])}</td><td>{int(f['line'])}</td><td><code>{html.escape(str(f['text']))}</code></td>"
+        f"<td>{html.escape(str(f['reason']))}</td></tr>"
+        for student, found in sorted(report.flags.items()) for f in found)
     path.write_text(f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>Class report: {html.escape(report.lesson)}</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}} table{{border-collapse:collapse}}
@@ -129,6 +140,12 @@ mean {sum(report.totals.values()) / len(report.totals):.2f}.</p>
 </table>
 <h2>Most often failed</h2>
 <ol>{failed or "<li>none: everyone got full marks</li>"}</ol>
+<h2>Flagged for review</h2>
+<p>Lines of student code aimed at the grading machinery (patching libraries or IPython, values that
+compare equal to anything, reading the namespace...). They gained no points: the tests ran in a
+separate checker that sees answers only as plain data. A flag is a reason to talk, not a verdict.</p>
+{"<table><tr><th>student</th><th>notebook</th><th>cell</th><th>line</th><th>code</th><th>why</th></tr>"
+ + flagged + "</table>" if flagged else "<p>none</p>"}
 <h2>Totals</h2>
 <table><tr><th>student</th><th>total</th></tr>
 {students}
@@ -144,5 +161,7 @@ def summary(report: ClassReport) -> str:
     lines += [f"  {i.grade_id:<32} success {100 * i.success_rate:5.1f}%  "
               f"below full marks {i.failed}/{i.students}"
               for i in sorted(report.items, key=lambda i: -i.difficulty)]
+    lines += [f"  flagged for review: {student} ({len(found)} line(s), e.g. {found[0]['text'][:60]!r}: "
+              f"{found[0]['reason']})" for student, found in sorted(report.flags.items())]
     return "\n".join(lines)
 

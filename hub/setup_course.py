@@ -16,7 +16,11 @@ What it makes, and why each mode:
   submissions but not list them) and ``feedback`` (0711), owned by the first
   instructor, made here so that no student can create the course folder first;
 * ``~<instructor>/edge-ai/lessons``: a copy of the course's lessons (the sources,
-  with solutions and hidden tests), readable by that instructor only.
+  with solutions and hidden tests), readable by that instructor only;
+* cgroups delegated to each instructor (``python -m grader cgroups --delegate``), so the
+  safe grader can limit each submission's memory, processes and CPU when an instructor
+  grades without root. cgroup v1 folders do not survive a reboot: run ``create`` again (it
+  changes nothing else that exists) or that command at boot.
 
 Users get no password here (``passwd USER`` sets one for PAM logins).
 """
@@ -30,6 +34,7 @@ import pwd
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -45,8 +50,8 @@ def _check_name(value: str, parameter: str) -> str:
     return value
 
 
-def _run(*args: str) -> None:
-    proc = subprocess.run(args, capture_output=True, text=True)
+def _run(*args: str, cwd: Path | None = None) -> None:
+    proc = subprocess.run(args, capture_output=True, text=True, cwd=cwd)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}): {proc.stderr.strip()}")
 
@@ -117,6 +122,7 @@ def create_course(instructors: list[str], students: list[str], exchange: Path | 
             os.chown(dirpath, entry.pw_uid, entry.pw_gid)
             for name in files:
                 os.chown(os.path.join(dirpath, name), entry.pw_uid, entry.pw_gid)
+        _run(sys.executable, "-m", "grader", "cgroups", "--delegate", entry.pw_name, cwd=REPO)
 
 
 def remove_course(users: list[str], exchange: Path | str | None = None, prefix: str = "edge-ai") -> None:

@@ -15,6 +15,12 @@ REPO = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_user_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests never read or fill the runner's ~/.cache/edgelab: one fresh cache per session."""
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+
+
 def require(condition: bool, what: str) -> None:
     """Skip when a real component is missing locally, but fail in CI (CI=true)."""
     if not condition:

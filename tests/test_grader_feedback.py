@@ -15,41 +15,44 @@ import pytest
 from grader.feedback import RedactHiddenTests, hidden_regions
 from grader.pipeline import REPO, nbgrader, secret_lines
 
-WELCOME = REPO / "lessons" / "00-welcome" / "welcome.ipynb"
-
 
 def page_text(path: Path) -> str:
     """What a student reads on a feedback page (tags stripped, entities decoded)."""
     return html.unescape(re.sub(r"<[^>]+>", "", path.read_text()))
 
 
-def leaked(text: str) -> list[str]:
-    _, hidden = secret_lines(WELCOME)
+def leaked(text: str, source: Path) -> list[str]:
+    _, hidden = secret_lines(source)
     return [line for line in hidden if line in text]
 
 
 @pytest.mark.slow
 def test_plain_nbgrader_leaks_but_ours_does_not(graded_class: dict, tmp_path: Path) -> None:
-    """nbgrader 0.9.6's own feedback shows hidden tests (#917); `python -m grader feedback` does not."""
-    root = graded_class["root"]
+    """nbgrader 0.9.6's own feedback shows hidden tests (#917); `python -m grader feedback` does not,
+    for any student of the hostile class, and still says which check failed and where."""
+    root, lesson = graded_class["root"], graded_class["lesson"]
+    source = REPO / "lessons" / lesson / "latency.ipynb"
+    wrong = next(s.name for s in graded_class["students"] if s.kind == "one_wrong")
+    partial = next(s.name for s in graded_class["students"] if s.kind == "partial")
     plain = tmp_path / "plain"
     shutil.copytree(root, plain, ignore=shutil.ignore_patterns("submitted"))
-    nbgrader(["generate_feedback", "00-welcome", "--force", "--student=hidden-fail"], plain)
-    assert leaked(page_text(plain / "feedback" / "hidden-fail" / "00-welcome" / "welcome.html"))
+    nbgrader(["generate_feedback", lesson, "--force", f"--student={wrong}"], plain)
+    assert leaked(page_text(plain / "feedback" / wrong / lesson / "latency.html"), source)
 
-    proc = subprocess.run([sys.executable, "-m", "grader", "--root", str(root), "feedback", "00-welcome"],
+    proc = subprocess.run([sys.executable, "-m", "grader", "--root", str(root), "feedback", lesson],
                           cwd=REPO, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    pages = sorted((root / "feedback").glob("*/00-welcome/welcome.html"))
+    pages = sorted((root / "feedback").glob(f"*/{lesson}/latency.html"))
     assert len(pages) == len(graded_class["students"])
     for page in pages:
-        assert not leaked(page_text(page)), page
+        assert not leaked(page_text(page), source), page
         assert "### BEGIN HIDDEN TESTS" not in page_text(page)
 
-    text = page_text(root / "feedback" / "hidden-fail" / "00-welcome" / "welcome.html")
-    assert "a hidden check failed" in text
-    assert "bits_per_weight=0 must raise ValueError" in text  # the test's own message: the why
-    assert "hidden tests (11 lines) are not shown" in text
+    text = page_text(root / "feedback" / wrong / lesson / "latency.html")
+    assert "a hidden check failed (line 4 of this cell" in text
+    assert "hidden tests (1 line) are not shown" in text
+    text = page_text(root / "feedback" / partial / lesson / "latency.html")
+    assert "write your answer in the exercise's cell" in text  # a missing answer says what to do
 
 
 def test_redaction_masks_printed_hidden_lines_and_keeps_visible_context() -> None:

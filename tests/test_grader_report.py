@@ -16,9 +16,10 @@ from grader.report import ClassReport, ItemStats, class_report
 
 @pytest.mark.slow
 def test_report_and_csv_match_the_gradebook(graded_class: dict, tmp_path: Path) -> None:
-    """`python -m grader report` writes a CSV of every student and an HTML page with a plot and tables."""
-    root = graded_class["root"]
-    proc = subprocess.run([sys.executable, "-m", "grader", "--root", str(root), "report", "00-welcome",
+    """`python -m grader report` writes a CSV of every student and an HTML page with a plot, tables and
+    the lines flagged for review."""
+    root, lesson = graded_class["root"], graded_class["lesson"]
+    proc = subprocess.run([sys.executable, "-m", "grader", "--root", str(root), "report", lesson,
                            "--csv", str(tmp_path / "grades.csv"), "--html", str(tmp_path / "report.html")],
                           cwd=REPO, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -29,12 +30,18 @@ def test_report_and_csv_match_the_gradebook(graded_class: dict, tmp_path: Path) 
     assert "data:image/png;base64," in page and "Most often failed" in page
     assert (tmp_path / "report.png").read_bytes()[:4] == b"\x89PNG"
 
-    report = class_report("00-welcome", root)
+    report = class_report(lesson, root)
     for item in report.items:
         got = [s.expected[item.grade_id] for s in graded_class["students"]]
         assert item.mean_score == pytest.approx(sum(got) / len(got))
         assert item.failed == sum(1 for g in got if g < item.max_score)
         assert f"<td>{item.grade_id}</td>" in page
+    faker = next(s.name for s in graded_class["students"] if s.kind == "fake_values")
+    assert "Flagged for review" in page and f"<td>{faker}</td>" in page
+    assert "differently from what they hold" in page and "class Anything(float):" in page
+    assert f"flagged for review: {faker}" in proc.stdout
+    honest = next(s.name for s in graded_class["students"] if s.kind == "perfect")
+    assert honest not in report.flags
 
 
 def test_most_failed_orders_by_failures_then_difficulty() -> None:
