@@ -61,7 +61,7 @@ def simulated_target(profile: str = "raspberry-pi-5", *, scale: Optional[float] 
                      home: Union[str, Path, None] = None, python: Optional[str] = None,
                      root: str = DEFAULT_ROOT, name: Optional[str] = None) -> Target:
     """A simulated device: the same agent run locally in ``home`` (default
-    ``~/.cache/edgelab/simulated/<profile>``), timings multiplied by ``scale`` (default: the
+    ``~/.local/state/edgelab/simulated/<profile>``), timings multiplied by ``scale`` (default: the
     profile's factor from ``edgelab.devices`` when available, else 1.0). Its reports say
     ``"simulated": true`` and name the profile."""
     check_profile(profile)

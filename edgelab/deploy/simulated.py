@@ -93,7 +93,10 @@ def check_profile(profile: str) -> str:
 
 
 def default_home(profile: str) -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "edgelab" / "simulated" / profile
+    """Where a simulated device keeps its releases: ``$XDG_STATE_HOME/edgelab/simulated/<profile>``
+    (default ``~/.local/state/...``). A device's releases are state, not a cache."""
+    state = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    return Path(state) / "edgelab" / "simulated" / profile
 
 
 def default_python() -> str:
