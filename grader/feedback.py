@@ -1,18 +1,17 @@
 """Feedback for students that says which check failed and why, without the hidden tests.
 
 Plain nbgrader 0.9.6 feedback shows the hidden test source to the student (nbgrader
-issue #917): in the grade cell itself and in the traceback's context lines. Here
-``nbgrader generate_feedback`` runs with :class:`RedactHiddenTests` added to its
-preprocessors: each hidden region becomes one comment line, each error becomes the
-error's name and message plus where it failed (a visible line, or "a hidden check
-on line N"), and any hidden-test line a submission managed to print is masked.
+issue #917): in the grade cell itself and in the traceback's context lines. The course's
+nbgrader configuration (``grader/nbgrader_config.py``) adds :class:`RedactHiddenTests` to
+``generate_feedback``, for the formgrader's button and the command line alike: each hidden
+region becomes one comment line, each error becomes the error's name and message plus where
+it failed (a visible line, or "a hidden check on line N"), and any hidden-test line a
+submission managed to print is masked.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 
 from nbgrader.preprocessors import NbGraderPreprocessor
@@ -23,14 +22,6 @@ ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 CELL_LINE = re.compile(r"Cell In\[\d+\], line (\d+)")
 MASK = "[hidden test line]"
 
-FEEDBACK_CONFIG = """\
-load_subconfig({config!r})  # noqa: F821
-c = get_config()  # noqa: F821
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import GetGrades
-from grader.feedback import RedactHiddenTests
-c.GenerateFeedback.preprocessors = [GetGrades, RedactHiddenTests, CSSHTMLHeaderPreprocessor]
-"""
 
 
 def hidden_regions(source: str) -> tuple[list[tuple[int, int]], list[str]]:
@@ -122,15 +113,11 @@ def generate_feedback(lesson: str, root: Path | str | None = None, student: str 
     """Write feedback HTML for ``lesson`` (all autograded students, or one) into
     ``feedback/<student>/<lesson>/``, hidden tests removed; return the feedback folder."""
     from grader.autograde import course_root
-    from grader.pipeline import REPO, nbgrader
+    from grader.pipeline import nbgrader
 
     root = course_root(root)
     if not (root / "autograded").is_dir() or not any((root / "autograded").glob(f"*/{lesson}")):
         raise ValueError(f"lesson {lesson!r} has no autograded submissions under {root}: autograde first")
-    with tempfile.TemporaryDirectory(prefix="edgelab-feedback-") as private:
-        (Path(private) / "nbgrader_config.py").write_text(
-            FEEDBACK_CONFIG.format(config=str(REPO / "grader" / "nbgrader_config.py")))
-        args = ["generate_feedback", lesson, "--force"] + ([f"--student={student}"] if student else [])
-        path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
-        nbgrader(args, root, cwd=Path(private), env={"PYTHONPATH": path})
+    args = ["generate_feedback", lesson, "--force"] + ([f"--student={student}"] if student else [])
+    nbgrader(args, root)  # grader/nbgrader_config.py puts RedactHiddenTests into generate_feedback
     return root / "feedback"

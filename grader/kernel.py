@@ -161,6 +161,9 @@ class StudentKernel:
         self.client.cell_bytes = self.client.dropped = 0
         try:
             await self.client.async_execute_cell(cell, index, execution_count=index + 1)
+        except asyncio.CancelledError:
+            _reraise_if_cancelled()
+            raise KernelGone("the kernel was stopped") from None
         except Exception as exc:  # noqa: BLE001 -- DeadKernelError and friends
             raise KernelGone(f"{type(exc).__name__}: {exc}") from None
         if any(o.get("ename") == "CellTimeoutError" for o in cell.outputs):
@@ -211,6 +214,9 @@ class StudentKernel:
         while True:
             try:
                 msg = await _ensure(kc.shell_channel.get_msg(timeout=0.5))
+            except asyncio.CancelledError:
+                _reraise_if_cancelled()
+                raise KernelGone("the kernel was stopped") from None
             except Empty:
                 if not await self.alive():
                     raise KernelGone("the kernel died") from None
@@ -225,6 +231,14 @@ class StudentKernel:
                 if interrupted and content.get("status") != "ok":
                     raise TimeoutError(f"it ran longer than {seconds:g} s")
                 return content
+
+
+def _reraise_if_cancelled() -> None:
+    """A CancelledError from a channel that :meth:`StudentKernel.stop` closed is the kernel going
+    away; one aimed at this task (it is being cancelled) must go on up."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError()
 
 
 def _string_result(text: str) -> str:

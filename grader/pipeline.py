@@ -1,18 +1,13 @@
-"""Run nbgrader's release → submit → autograde pipeline on a course root.
-
-Used by the tests and by instructors who want to check a lesson end to end:
-the source solutions must score full marks, the untouched release must score zero,
-and the release must contain no solution code and no hidden tests.
-"""
+"""The course's nbgrader plumbing: running the nbgrader CLI on a course root, a lesson's
+notebooks and declared data files, and the leak check between a source notebook and its
+release (no solution code, no hidden tests)."""
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -102,46 +97,3 @@ def secret_lines(source: Path) -> tuple[list[str], list[str]]:
     solution, hidden, visible = _split_lines(source)
     return ([line for line in solution if line not in visible],
             [line for line in hidden if line not in visible])
-
-
-@dataclass
-class PipelineResult:
-    """Scores per student and grade id, and any leaks found in the release."""
-
-    scores: dict[str, dict[str, float]]
-    max_scores: dict[str, float]
-    leaks: dict[str, list[str]]
-    release_dir: Path
-
-
-def run_pipeline(lesson: str, workdir: Path) -> PipelineResult:
-    """Release ``lesson`` into a fresh course root under ``workdir``, submit the source
-    solutions as student ``solutions`` and the untouched release as ``untouched``,
-    autograde both and return the scores from the gradebook."""
-    from nbgrader.api import Gradebook
-
-    root = Path(workdir)
-    src = root / "lessons" / lesson
-    shutil.copytree(REPO / "lessons" / lesson, src)
-    nbgrader(["generate_assignment", lesson, "--force"], root)
-    release = root / "release" / lesson
-    found = {nb.name: leaks(nb, release / nb.name) for nb in lesson_notebooks(src)}
-
-    for student, folder in (("solutions", src), ("untouched", release)):
-        dest = root / "submitted" / student / lesson
-        shutil.copytree(folder, dest)
-    nbgrader(["autograde", lesson, "--create", "--force"], root)
-
-    scores: dict[str, dict[str, float]] = {}
-    max_scores: dict[str, float] = {}
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
-        assignment = gb.find_assignment(lesson)
-        for notebook in assignment.notebooks:
-            for cell in notebook.grade_cells:
-                max_scores[cell.name] = cell.max_score
-        for student in ("solutions", "untouched"):
-            submission = gb.find_submission(lesson, student)
-            for nb in submission.notebooks:
-                for grade in nb.grades:
-                    scores.setdefault(student, {})[grade.name] = grade.score
-    return PipelineResult(scores=scores, max_scores=max_scores, leaks=found, release_dir=release)

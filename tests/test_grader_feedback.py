@@ -28,20 +28,27 @@ def leaked(text: str, source: Path) -> list[str]:
 
 @pytest.mark.slow
 def test_plain_nbgrader_leaks_but_ours_does_not(graded_class: dict, tmp_path: Path) -> None:
-    """nbgrader 0.9.6's own feedback shows hidden tests (#917); `python -m grader feedback` does not,
-    for any student of the hostile class, and still says which check failed and where."""
+    """nbgrader 0.9.6's own feedback shows hidden tests (#917); with the course's configuration
+    (`python -m grader feedback`, and `nbgrader generate_feedback` as the formgrader runs it) it does
+    not, for any student of the hostile class, and still says which check failed and where."""
     root, lesson = graded_class["root"], graded_class["lesson"]
     source = REPO / "lessons" / lesson / "latency.ipynb"
     wrong = next(s.name for s in graded_class["students"] if s.kind == "one_wrong")
     partial = next(s.name for s in graded_class["students"] if s.kind == "partial")
     plain = tmp_path / "plain"
     shutil.copytree(root, plain, ignore=shutil.ignore_patterns("submitted"))
-    nbgrader(["generate_feedback", lesson, "--force", f"--student={wrong}"], plain)
+    stock = tmp_path / "stock"  # no course configuration here: nbgrader's own preprocessors
+    stock.mkdir()
+    nbgrader(["generate_feedback", lesson, "--force", f"--student={wrong}", f"--CourseDirectory.root={plain}",
+              "--CourseDirectory.source_directory=lessons"], plain, cwd=stock)
     assert leaked(page_text(plain / "feedback" / wrong / lesson / "latency.html"), source)
 
     proc = subprocess.run([sys.executable, "-m", "grader", "--root", str(root), "feedback", lesson],
                           cwd=REPO, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    shutil.rmtree(plain / "feedback")  # the course configuration: what the formgrader's button runs
+    nbgrader(["generate_feedback", lesson, "--force", f"--student={wrong}"], plain)
+    assert not leaked(page_text(plain / "feedback" / wrong / lesson / "latency.html"), source)
     pages = sorted((root / "feedback").glob(f"*/{lesson}/latency.html"))
     assert len(pages) == len(graded_class["students"])
     for page in pages:
