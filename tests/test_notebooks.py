@@ -66,3 +66,29 @@ def test_graded_cells_are_named_and_documented(path: str) -> None:
                 "### END HIDDEN TESTS", ""))
             assert ast.get_docstring(tree), f"{grade_id}: start the test cell with a one-line docstring"
             assert "### BEGIN HIDDEN TESTS" in text(cell), f"{grade_id}: hidden tests decide the grade"
+
+
+def _messages(tree: ast.AST):
+    """(line, message node) of every assert message and AssertionError argument."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assert) and node.msg is not None:
+            yield node.lineno, node.msg
+        elif isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and node.exc.args \
+                and getattr(node.exc.func, "id", "") == "AssertionError":
+            yield node.lineno, node.exc.args[0]
+
+
+@pytest.mark.parametrize("path", LESSONS)
+def test_hidden_assertion_messages_never_show_a_value(path: str) -> None:
+    """A failing hidden check says what is wrong in fixed words: its message is a plain string,
+    never an expected value, a hidden input or anything computed (feedback keeps messages)."""
+    from grader.feedback import hidden_regions
+
+    for cell in nbformat.read(str(REPO / path), as_version=4).cells:
+        regions, _ = hidden_regions(cell.source) if cell.cell_type == "code" else ([], [])
+        if not regions:
+            continue
+        for line, message in _messages(ast.parse(cell.source)):
+            if any(first <= line <= last for first, last in regions):
+                assert isinstance(message, ast.Constant) and isinstance(message.value, str), \
+                    f"{path}: hidden message on line {line} is `{ast.unparse(message)}`"
