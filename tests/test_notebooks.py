@@ -92,3 +92,21 @@ def test_hidden_assertion_messages_never_show_a_value(path: str) -> None:
             if any(first <= line <= last for first, last in regions):
                 assert isinstance(message, ast.Constant) and isinstance(message.value, str), \
                     f"{path}: hidden message on line {line} is `{ast.unparse(message)}`"
+
+
+@pytest.mark.parametrize("path", LESSONS)
+def test_check_cells_name_their_exercise_and_say_when_they_pass(path: str) -> None:
+    """Each check cell's docstring starts with its exercise (what the Validate dialog shows), its
+    visible part ends by saying it passed, and no cell looks answers up in globals() (a missing
+    answer must be a NameError that says what to run, not a KeyError)."""
+    for cell in nbformat.read(str(REPO / path), as_version=4).cells:
+        if cell.cell_type != "code":
+            continue
+        assert "globals()" not in cell.source, f"{path}: {cell.source[:80]}"
+        meta = cell.metadata.get("nbgrader", {})
+        if not meta.get("grade") or meta.get("solution"):
+            continue
+        first, visible = cell.source.splitlines()[0], cell.source.split("### BEGIN HIDDEN TESTS")[0]
+        assert re.match(r'^"""(Q\d+|\d+(\.\d+)?) · ', first), f"{path}: {first}"
+        assert re.search(r'print\("[^"]*(passed the visible tests|a valid answer)[^"]*"\)\s*$', visible), \
+            f"{path}: {meta['grade_id']}"
