@@ -69,6 +69,7 @@ course: $(COURSE_STAMP)
 ## Instructor view: the source notebooks (solutions, hidden tests) and the formgrader.
 instructor: $(COURSE_STAMP)
 	$(BIN)/edgelab doctor
+	$(BIN)/jupyter trust demos/*.ipynb >/dev/null
 	$(COURSE_LAB) --ServerApp.root_dir=$(CURDIR) \
 		--LabApp.default_url=/lab/tree/lessons/00-welcome/welcome.ipynb $(LAB_ARGS)
 

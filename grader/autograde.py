@@ -1,17 +1,22 @@
-"""Autograde a class in parallel, each submission in its own sandbox.
+"""Autograde a class in parallel, each submission in its own sandboxes.
 
-Three steps, nbgrader doing everything but running the student's code:
+Four steps, nbgrader doing everything but running the student's code:
 
-1. prepare (grading process, read-only gradebook): nbgrader's own sanitize
-   preprocessors (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells,
-   CheckCellMetadata) put the instructor's cells and hidden tests back into the
-   submission, in memory;
-2. execute (N at a time): each prepared notebook runs in :class:`grader.sandbox.Sandbox`;
-   the executed copies are kept in a folder only the grading user can read;
-3. record (one writer thread of this process, the gradebook's only writer, one student
+1. preflight: the lesson's own solution runs in the sandbox first; if it does not pass
+   every check the environment is broken and nothing is graded (:class:`EnvironmentBroken`).
+   This trusted run also fills the model cache every later run reads;
+2. prepare (grading process, read-only gradebook): nbgrader's own sanitize preprocessors
+   (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata)
+   put the instructor's cells and hidden tests back into the submission, in memory, and
+   :mod:`grader.flags` notes the student's lines aimed at the grader;
+3. execute (N at a time): each prepared notebook runs in :class:`grader.sandbox.Sandbox`,
+   the student's cells in their kernel and the tests in the checker; the executed copies
+   are kept in a folder only the grading user can read. A run that could not run (an
+   environment failure) is listed and not recorded;
+4. record (one writer thread of this process, the gradebook's only writer, one student
    at a time as soon as their notebooks are done): nbgrader's Autograde converter with
    its ``Execute`` preprocessor replaced by :class:`InjectExecuted`, which takes the
-   executed notebook of step 2, so nbgrader's SaveAutoGrades writes the scores.
+   executed notebook of step 3, so nbgrader's SaveAutoGrades writes the scores.
 """
 
 from __future__ import annotations
