@@ -21,9 +21,11 @@ COURSE_LAB = $(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT
 NBGRADER_EXTENSIONS := nbgrader.server_extensions.formgrader nbgrader.server_extensions.assignment_list \
 	nbgrader.server_extensions.validate_assignment nbgrader.server_extensions.course_list
 LAB_EXTENSIONS := @jupyter/nbgrader @jupyter-widgets/jupyterlab-manager
-# The student view turns off nbgrader's instructor extensions for its launch.
+# The student view turns off nbgrader's instructor extensions for its launch, and the
+# assignment list (a student working alone has no exchange); Validate stays on.
 STUDENT_ONLY := --ServerApp.jpserver_extensions nbgrader.server_extensions.formgrader=False \
-	--ServerApp.jpserver_extensions nbgrader.server_extensions.course_list=False
+	--ServerApp.jpserver_extensions nbgrader.server_extensions.course_list=False \
+	--ServerApp.jpserver_extensions nbgrader.server_extensions.assignment_list=False
 LINT_PATHS := edgelab tests bench grader hub demos tools nbgrader_config.py
 
 export PATH := $(CURDIR)/$(BIN):$(PATH)

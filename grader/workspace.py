@@ -32,9 +32,11 @@ LESSONS = REPO / "lessons"
 MANIFEST = ".edgelab-workspace.json"
 VIEW_CONFIG = ".jupyter"
 # The student view hides nbgrader's instructor tools from JupyterLab's menus (their server
-# extensions are off for that launch: see the Makefile's `course` target).
+# extensions are off for that launch: see the Makefile's `course` target), and the assignment
+# list: a student working alone has no exchange to fetch from or submit to (on the course hub,
+# hub/jupyter/student keeps it). Validate stays.
 INSTRUCTOR_PLUGINS = ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
-                      "@jupyter/nbgrader:course-list")
+                      "@jupyter/nbgrader:course-list", "@jupyter/nbgrader:assignment-list")
 
 
 @dataclass

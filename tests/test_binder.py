@@ -258,8 +258,8 @@ def test_postbuild_builds_the_demo_models_where_the_demos_look(binder_build: dic
 @pytest.mark.slow
 def test_binder_session_serves_the_student_view(binder_build: dict) -> None:
     """A Jupyter server started through binder/start in the clone, as Binder starts one: the
-    Binder link's notebook is served (the student version), Validate and the assignment list
-    answer, the formgrader does not and JupyterLab hides it, every demo renders with Voila, and
+    Binder link's notebook is served (the student version), Validate answers, the formgrader and
+    the assignment list do not and JupyterLab hides them, every demo renders with Voila, and
     the demo notebooks are trusted (the preview button opens them without a dialog)."""
     repo, env, python = binder_build["repo"], binder_build["env"], str(binder_build["python"])
     port, token = free_port(), "binder-test-token"
@@ -301,6 +301,7 @@ def test_binder_session_serves_the_student_view(binder_build: dict) -> None:
         status, body = request("nbgrader_version?version=" + metadata.version("nbgrader"))  # Validate's
         assert status == 200 and json.loads(body)["success"] is True
         assert request("formgrader/manage_assignments")[0] == 404
+        assert request("assignments?course_id=edge-ai")[0] == 404
         for demo in sorted((repo / "demos").glob("*.ipynb")):
             assert request(f"voila/render/demos/{demo.name}")[0] == 200, demo.name
     finally:

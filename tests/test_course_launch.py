@@ -78,7 +78,8 @@ def split(url: str) -> tuple[str, str]:
 @pytest.mark.slow
 def test_make_course_serves_the_student_workspace(tmp_path: Path) -> None:
     """The printed URL answers 200 and opens lesson 00's student version in the workspace;
-    the sources and the formgrader are not served, Validate and the assignment list are,
+    the sources, the formgrader and the assignment list (no exchange for a student alone) are not
+    served, Validate is,
     JupyterLab hides the instructor tools, and without the token the server refuses."""
     ws = tmp_path / "ws"
     with make_lab("course", tmp_path, f"WORKSPACE={ws}") as url:
@@ -94,14 +95,13 @@ def test_make_course_serves_the_student_workspace(tmp_path: Path) -> None:
         assert get(f"{base}/formgrader/manage_assignments?token={token}") == 404
         status, body = request(f"{base}/nbgrader_version?version=0.9.6&token={token}")  # validate's
         assert status == 200 and json.loads(body)["success"] is True
-        status, body = request(f"{base}/assignments?course_id=edge-ai&token={token}")  # assignment list
-        assert status == 200 and "success" in json.loads(body)
+        assert get(f"{base}/assignments?course_id=edge-ai&token={token}") == 404  # assignment list
         status, page = request(f"{base}/lab/tree/00-welcome/welcome.ipynb?token={token}")
         found = re.search(rb'id="jupyter-config-data"[^>]*>\s*(\{.*?\})\s*</script>', page, re.S)
         assert status == 200 and found, "no JupyterLab page config"
         config = json.loads(found.group(1))
         disabled = config["disabledExtensions"]  # the plugins JupyterLab will not load
-        assert "@jupyter/nbgrader:formgrader" in disabled
+        assert "@jupyter/nbgrader:formgrader" in disabled and "@jupyter/nbgrader:assignment-list" in disabled
         assert "@jupyter/nbgrader:validate-assignment" not in disabled
         assert get(f"{base}/api/contents/00-welcome") in (401, 403)  # token auth is on
 

@@ -110,12 +110,12 @@ def test_rerun_keeps_edits_adds_lessons_updates_untouched_files(lessons: Path, t
 
 def test_view_config_hides_instructor_tools(tmp_path: Path) -> None:
     """The student view's JupyterLab page config disables nbgrader's formgrader, create-assignment
-    and course-list plugins, and leaves validate and the assignment list on."""
+    course-list and assignment-list plugins (a student alone has no exchange), and leaves validate on."""
     folder = workspace.write_view_config(tmp_path)
     disabled = json.loads((folder / "labconfig" / "page_config.json").read_text())["disabledExtensions"]
     assert {name for name, off in disabled.items() if off} == {
         "@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
-        "@jupyter/nbgrader:course-list"}
+        "@jupyter/nbgrader:course-list", "@jupyter/nbgrader:assignment-list"}
 
 
 def test_bad_paths_are_refused_with_their_name(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
