@@ -7,7 +7,8 @@ structure: the grade cells after a solution cell (up to the next one) form its
 
 Honest: perfect, blank, partially solved, all right but one quiz answer. Accidents: syntax error, endless loop
 (interruptible or not), memory hog, ``sys.exit()``, ``os._exit()``, megabytes of
-output, children that outlive the kernel. Attacks (blank answers plus the attack), written
+output, children that outlive the kernel. Hogs: a memory balloon spread over many processes, a
+fork flood, a disk filler. Attacks (blank answers plus the attack), written
 by a student who knows the grader: deleting/rewriting gradebooks, reading sources or hidden
 tests to copy answers, monkeypatching the tests' imports, the builtins and IPython, replacing
 what the grader put in the namespace, wrapping every later cell in try/except, publishing
@@ -52,12 +53,15 @@ def _other_letter(match: re.Match) -> str:
     return f'{match.group(1)}"{"b" if letter == "a" else "a"}"'
 ACCIDENTS = ("syntax_error", "infinite_loop", "stubborn_loop", "memory_hog", "sys_exit", "os_exit",
              "print_flood", "fork_orphans")
+# Aimed at the machine: each stops at its own submission's limits (cgroups, tmpfs sizes) and
+# takes the place of the last answer, so exactly the last section scores zero.
+HOGS = ("memory_balloon", "fork_flood", "disk_filler")
 # Aimed at the grader: each must gain no point and be flagged for review.
 ATTACKS = ("gradebook_attack", "source_reader", "monkeypatch", "redefine_helpers", "guard_replacement",
            "ipython_internals", "early_result", "fake_values", "patched_libraries", "late_rewrite",
            "escape_mounts")
 SYNTAX_ERROR = "def broken(:\n    return\n"
-KINDS = HONEST + ACCIDENTS + ATTACKS
+KINDS = HONEST + ACCIDENTS + HOGS + ATTACKS
 
 
 @dataclass
@@ -155,6 +159,9 @@ def build(kind: str, source_nb, release_nb, partial_k: int = 1):
         index = solutions[choice[-1]]
         nb.cells[index].source = QUIZ_ANSWER.sub(_other_letter, nb.cells[index].source, count=1)
         return nb, expect(only={choice[-1]})
+    if kind in HOGS:
+        nb.cells[last].source = payload(kind)
+        return nb, expect(only={len(solutions) - 1})
     if kind in ("print_flood", "fork_orphans"):
         nb.cells[first].source = payload(kind) + nb.cells[first].source
         return nb, expect()

@@ -118,6 +118,22 @@ def test_test_cells_hold_only_the_checkers_outputs(graded_class: dict) -> None:
                 assert all(o.name == "stdout" for o in cell.outputs if o.output_type == "stream")
 
 
+def test_hogs_stop_at_their_own_limits(graded_class: dict) -> None:
+    """The memory balloon over 8 processes, the fork flood and the disk filler each hit their own
+    submission's limits (and the honest students beside them were graded right: first test)."""
+    def printed(kind: str) -> str:
+        nb = nbformat.read(str(autograded(graded_class, kind)), 4)
+        return "".join(o.get("text", "") + o.get("evalue", "") for c in nb.cells if c.cell_type == "code"
+                       for o in c.outputs)
+    assert "balloon parts still alive: 8" not in printed("memory_balloon")  # 8 x 400 MiB > 2 GiB
+    assert "fork refused after" in printed("fork_flood")
+    text = printed("disk_filler")
+    assert text.count("full after") == 4  # each folder stops at its tmpfs size or the file-size limit
+    assert text.count("No space left on device") + text.count("File too large") == 4
+    runs = graded_class["result"].runs
+    assert all(r["latency"].seconds < graded_class["limits"].wall_seconds + 30 for r in runs.values())
+
+
 def test_output_flood_is_capped(graded_class: dict) -> None:
     """Ten megabytes printed end up as a capped output with a truncation note."""
     path = autograded(graded_class, "print_flood")
