@@ -38,7 +38,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Unicode
 
 from grader.flags import flag_notebook
-from grader.pipeline import REPO, lesson_data_files, lesson_notebooks, nbgrader
+from grader.pipeline import REPO, lesson_data_files, lesson_notebooks
 from grader.sandbox import COULD_NOT_RUN, Limits, RunResult, Sandbox, not_executed_error
 
 
@@ -56,7 +56,8 @@ def db_url(root: Path) -> str:
 
 
 def ensure_assignment(root: Path, lesson: str) -> None:
-    """Make sure ``lesson`` and its cells are in the gradebook (``nbgrader generate_assignment``)."""
+    """Make sure ``lesson`` and its cells are in the gradebook: released from a clean copy if it
+    is not (:func:`grader.release.release_lesson`, whatever lies in the lesson folder)."""
     if not (root / "lessons" / lesson).is_dir():
         lessons = sorted(p.name for p in (root / "lessons").glob("*") if p.is_dir())
         raise ValueError(f"lesson must be one of the folders of {root / 'lessons'} {lessons}, got {lesson!r}")
@@ -69,7 +70,9 @@ def ensure_assignment(root: Path, lesson: str) -> None:
                     return
             except MissingEntry:
                 pass
-    nbgrader(["generate_assignment", lesson, "--force"], root)
+    from grader.release import release_lesson
+
+    release_lesson(root, lesson, check=False)
 
 
 def students_of(root: Path, lesson: str) -> list[str]:
