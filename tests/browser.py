@@ -82,11 +82,7 @@ def voila_server(demos_dir: Path | None = None, preheat: bool = False,
                 time.sleep(0.3)
         yield VoilaServer(url, proc.pid)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        terminate(proc)
 
 
 @contextmanager
@@ -212,11 +208,7 @@ def lab_server(root: Path, env: dict | None = None) -> Iterator[LabServer]:
                 time.sleep(0.3)
         yield LabServer(url, token)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        terminate(proc)
 
 
 def lab_context(browser, lab: LabServer):
@@ -240,3 +232,12 @@ def open_in_lab(context, url: str, timeout_ms: float = 60_000):
     page.wait_for_selector(".jupyter-widgets:not(.jp-OutputArea-output) >> visible=true", timeout=timeout_ms)
     page.wait_for_function("() => !document.body.innerText.includes('Loading widget')", timeout=timeout_ms)
     return page, errors
+
+
+def terminate(proc: subprocess.Popen) -> None:
+    """Stop a server started by a fixture: SIGTERM, then SIGKILL after 20 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import time
@@ -17,6 +16,8 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+
+from tools.bare_machine import stop
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -67,7 +68,7 @@ def make_lab(target: str, tmp_path: Path, *args: str) -> Iterator[str]:
         assert url, f"no URL printed:\n{log.read()[-3000:]}"
         yield url
     finally:
-        stop_group(proc)
+        stop(proc)
 
 
 def split(url: str) -> tuple[str, str]:
@@ -117,17 +118,3 @@ def test_make_instructor_serves_sources_and_formgrader(tmp_path: Path) -> None:
         assert status == 200 and "BEGIN SOLUTION" in json.dumps(json.loads(body)["content"])
         assert get(f"{base}/formgrader/manage_assignments?token={token}") == 200
         assert get(f"{base}/api/contents/lessons") in (401, 403)  # token auth is on
-
-
-def stop_group(proc: subprocess.Popen) -> None:
-    """Stop make and the JupyterLab it started."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=20)
-            return
-        except subprocess.TimeoutExpired:
-            continue
