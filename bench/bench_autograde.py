@@ -93,6 +93,11 @@ def hostile(base: Path, lesson: str) -> bool:
           f"{took / SIZE:.2f} s/notebook, slowest notebook {slowest:.1f} s (limit {limits.wall_seconds:g} s)")
     verdict = "OK" if right == len(students) else "MISSED"
     print(f"  scores exactly as expected: {right}/{len(students)}  {verdict}")
+    for s in students:
+        if result.scores.get(s.name) != s.expected:
+            got = result.scores.get(s.name) or {}
+            print(f"    {s.name}: got {sum(v or 0 for v in got.values()):g}, expected "
+                  f"{sum(s.expected.values()):g}; {result.could_not_run.get(s.name, '')}")
     return right == len(students)
 
 

@@ -168,11 +168,10 @@ def build(kind: str, source_nb, release_nb, partial_k: int = 1):
     if kind == "os_exit":
         nb.cells[last].source = payload(kind) + nb.cells[last].source
         return nb, expect(broken_from=len(solutions) - 1)
-    if kind == "stubborn_loop":
-        nb.cells[first].source = payload(kind) + nb.cells[first].source
-        return nb, expect(upto=0)
     # The other accidents break the last answer: later sections may use earlier answers,
-    # never later ones, so exactly the last section loses its points.
+    # never later ones, so exactly the last section loses its points. (A loop that ignores
+    # interrupts costs the kernel, replaced for the cells after it: in the last answer cell the
+    # state lost with it cannot matter to another section.)
     if kind == "syntax_error":
         nb.cells[last].source = nb.cells[last].source + "\n" + SYNTAX_ERROR
     else:
