@@ -56,12 +56,14 @@ ACCIDENTS = ("syntax_error", "infinite_loop", "stubborn_loop", "memory_hog", "sy
 # Aimed at the machine: each stops at its own submission's limits (cgroups, tmpfs sizes) and
 # takes the place of the last answer, so exactly the last section scores zero.
 HOGS = ("memory_balloon", "fork_flood", "disk_filler")
+# Looking for the hidden tests in the kernel's own history, after the other sections' checks ran.
+SNOOPS = ("history_reader",)
 # Aimed at the grader: each must gain no point and be flagged for review.
 ATTACKS = ("gradebook_attack", "source_reader", "monkeypatch", "redefine_helpers", "guard_replacement",
            "ipython_internals", "early_result", "fake_values", "patched_libraries", "late_rewrite",
            "escape_mounts")
 SYNTAX_ERROR = "def broken(:\n    return\n"
-KINDS = HONEST + ACCIDENTS + HOGS + ATTACKS
+KINDS = HONEST + ACCIDENTS + HOGS + SNOOPS + ATTACKS
 
 
 @dataclass
@@ -159,7 +161,7 @@ def build(kind: str, source_nb, release_nb, partial_k: int = 1):
         index = solutions[choice[-1]]
         nb.cells[index].source = QUIZ_ANSWER.sub(_other_letter, nb.cells[index].source, count=1)
         return nb, expect(only={choice[-1]})
-    if kind in HOGS:
+    if kind in HOGS + SNOOPS:
         nb.cells[last].source = payload(kind)
         return nb, expect(only={len(solutions) - 1})
     if kind in ("print_flood", "fork_orphans"):

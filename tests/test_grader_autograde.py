@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import pwd
@@ -106,6 +107,18 @@ def test_hidden_tests_never_reach_the_student(graded_class: dict) -> None:
         student_output = "".join(json.dumps(c.get("outputs", [])) for c in nb.cells
                                  if c.metadata.get("nbgrader", {}).get("grade") is not True)
         assert not [line for line in hidden if len(line) > 12 and line in student_output], kind
+
+
+def test_the_kernels_history_holds_no_hidden_test(graded_class: dict) -> None:
+    """A last cell that prints the kernel's whole input history, base64-encoded so redaction cannot
+    see it, carries no hidden-test line: the hidden tests never ran in the student's kernel."""
+    nb = nbformat.read(str(autograded(graded_class, "history_reader")), 4)
+    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    encoded = printed.split("history: ", 1)[1].split()[0]
+    history = base64.b64decode(encoded).decode()
+    _, hidden = secret_lines(REPO / "lessons" / graded_class["lesson"] / "latency.ipynb")
+    assert "network.round_trip" in history  # the history is really there
+    assert not [line for line in hidden if line in history]
 
 
 def test_test_cells_hold_only_the_checkers_outputs(graded_class: dict) -> None:

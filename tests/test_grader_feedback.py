@@ -56,7 +56,10 @@ def test_plain_nbgrader_leaks_but_ours_does_not(graded_class: dict, tmp_path: Pa
         assert "### BEGIN HIDDEN TESTS" not in page_text(page)
 
     text = page_text(root / "feedback" / wrong / lesson / "latency.html")
-    assert "a hidden check failed (line 4 of this cell" in text
+    check = next(c for c in nbformat.read(str(source), as_version=4).cells
+                 if c.metadata.get("nbgrader", {}).get("grade_id") == "check_quiz_payload")
+    line = check.source.splitlines().index("### BEGIN HIDDEN TESTS") + 2  # the hidden assert
+    assert f"a hidden check failed (line {line} of this cell" in text
     assert "hidden tests (1 line) are not shown" in text
     text = page_text(root / "feedback" / partial / lesson / "latency.html")
     assert "write your answer in the exercise's cell" in text  # a missing answer says what to do
