@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -76,7 +77,8 @@ def test_validate_lists_failing_tests_then_passes_once_answered(tmp_path: Path) 
         classes, text = validate(page, "validate-failing.png")
         assert "validation-failed" in classes, text[:2000]
         assert text.count("The following cell failed:") == len(visible_tests), text[:3000]
-        for first_line in visible_tests:
+        for first_line in visible_tests:  # each failing check named by its exercise ("3 · ...")
+            assert re.match(r'^"""(Q\d+|\d+(\.\d+)?) · ', first_line), first_line
             assert first_line in text, f"{first_line!r} not listed:\n{text[:3000]}"
 
         cells = page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell")
