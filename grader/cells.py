@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import re
 import symtable
 from dataclasses import dataclass, field
 from typing import Any
@@ -193,6 +194,17 @@ def imported_modules(source: str) -> set[str]:
             names.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
             names.update(f"{node.module}.{a.name}" for a in node.names if a.name != "*")
     return names
+
+
+WITHOUT = re.compile(r"^\s*#\s*without:\s*(.+?)\s*$", re.M)
+DOTTED = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+$")
+
+
+def refusals(source: str) -> tuple[str, ...]:
+    """Library functions a test cell's calls of the student's functions run without, from its
+    ``# without: edgelab.quantize.quantize, ...`` lines (a by-hand exercise cannot call them)."""
+    names = [n.strip() for line in WITHOUT.findall(source) for n in line.split(",")]
+    return tuple(n for n in names if DOTTED.match(n))
 
 
 def has_magic(source: str) -> bool:

@@ -64,6 +64,7 @@ class _CheckerProcess:
         self.modules: frozenset[str] = frozenset()
         self.unusable: dict[str, str] = {}
         self.missing: set[str] = set()
+        self.without: tuple[str, ...] = ()  # library functions the student's functions run without
 
     def send(self, message: dict) -> None:
         self.writer.write(json.dumps(message) + "\n")
@@ -80,7 +81,8 @@ class _CheckerProcess:
         return next((k for k, v in self.namespace.items() if v is value and not k.startswith("_")), None)
 
     def call(self, name: str, args: list, kwargs: dict) -> Any:
-        self.send({"op": "call", "name": name, "payload": encode([args, kwargs], refs=self.ref)})
+        self.send({"op": "call", "name": name, "payload": encode([args, kwargs], refs=self.ref),
+                   "without": list(self.without)})
         reply = self.receive()
         if "raised" in reply:
             kind, message = reply["raised"]
@@ -187,6 +189,7 @@ def main() -> int:
             checker.send({"ok": True})
         elif op == "run":
             checker.bind_answers(message.get("answers", {}), message.get("missing", []))
+            checker.without = tuple(str(n) for n in message.get("without", []))
             checker.send({"done": True, "outputs": checker.run(int(message["index"]), message["source"])})
         else:
             checker.send({"error": f"unknown request {op!r}"})
@@ -198,7 +201,7 @@ class CheckerFailed(RuntimeError):
     """The checker stopped, or an instructor cell ran past its time: an environment problem."""
 
 
-OnCall = Callable[[str, str, float], Awaitable[dict]]
+OnCall = Callable[[str, str, float, tuple], Awaitable[dict]]
 
 
 @dataclass
@@ -266,21 +269,24 @@ class Checker:
             await self._request({"op": "files", "files": encoded}, seconds)
 
     async def run(self, index: int, source: str, answers: dict[str, str], missing: list[str],
-                  on_call: OnCall, seconds: float) -> CellOutcome:
+                  on_call: OnCall, seconds: float, without: tuple[str, ...] = ()) -> CellOutcome:
         """Run one cell; answer its calls of student functions with ``on_call(name, payload,
-        deadline)``. Past ``seconds`` every further call is refused (the test then fails); a
-        checker that does not finish a few seconds after that has stopped working."""
+        deadline, without)`` (``without``: the library functions those calls run without). Past
+        ``seconds`` every further call is refused (the test then fails); a checker that does not
+        finish a few seconds after that has stopped working."""
         start = time.monotonic()
         deadline = start + seconds
         await self._send({"op": "run", "index": index, "source": source, "answers": answers,
-                          "missing": missing})
+                          "missing": missing, "without": list(without)})
         while True:
             message = await self._receive(max(deadline, time.monotonic()) + 15)
             if message.get("op") == "call":
                 if time.monotonic() >= deadline:
                     reply = {"raised": ["TimeoutError", f"the checks ran longer than {seconds:g} s"]}
                 else:
-                    reply = await on_call(str(message.get("name")), str(message.get("payload")), deadline)
+                    refused = tuple(str(n) for n in message.get("without", []))
+                    reply = await on_call(str(message.get("name")), str(message.get("payload")), deadline,
+                                          refused)
                 await self._send(reply)
             elif message.get("done"):
                 return CellOutcome(outputs=list(message.get("outputs", [])), seconds=time.monotonic() - start)

@@ -328,9 +328,11 @@ def unusable_reason(text: Any) -> str | None:
     return None
 
 
-def call(function: Any, payload: str, namespace: dict) -> str:
+def call(function: Any, payload: str, namespace: dict, without: tuple[str, ...] = ()) -> str:
     """Call ``function`` with the arguments in ``payload`` (run in the student's kernel):
-    references are names in ``namespace``. Returns the result, or the exception raised, as data."""
+    references are names in ``namespace``. ``without`` names library functions
+    (``"edgelab.quantize.quantize"``) that raise while the call runs: a by-hand exercise cannot
+    be answered by calling them. Returns the result, or the exception raised, as data."""
     def resolve(name: str) -> Any:
         if name not in namespace:
             raise PlainDataError(f"{name} is not defined in your notebook")
@@ -338,10 +340,51 @@ def call(function: Any, payload: str, namespace: dict) -> str:
 
     try:
         args, kwargs = Decoder(value_classes=None, resolve=resolve).decode(payload)
-        result = function(*args, **kwargs)
+        with refused(without, namespace):
+            result = function(*args, **kwargs)
     except Exception as exc:  # noqa: BLE001 -- the student's exception is the answer
         return json.dumps({"__raised__": [type(exc).__name__, str(exc)[:2000]]})
     return export(result)
+
+
+class refused:  # noqa: N801 -- used as a context manager, like contextlib's
+    """While the block runs, the functions named in ``names`` raise: in their modules, in the
+    ``namespace`` and in every loaded module of the same package that holds the same object."""
+
+    def __init__(self, names: tuple[str, ...], namespace: dict) -> None:
+        self.names, self.namespace = tuple(names), namespace
+        self.undo: list[tuple[dict, str, Any]] = []
+
+    def __enter__(self) -> refused:
+        import sys
+
+        for name in self.names:
+            module_name, _, attr = str(name).rpartition(".")
+            try:
+                original = getattr(importlib.import_module(module_name), attr)
+            except (ImportError, AttributeError, ValueError):
+                continue
+            stand_in = _unavailable(str(name))
+            package = module_name.split(".")[0]
+            holders = [self.namespace] + [vars(m) for n, m in list(sys.modules.items())
+                                          if m is not None and (n == package or n.startswith(package + "."))]
+            for holder in holders:
+                for key, value in list(holder.items()):
+                    if value is original:
+                        self.undo.append((holder, key, value))
+                        holder[key] = stand_in
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for holder, key, value in reversed(self.undo):
+            holder[key] = value
+        self.undo.clear()
+
+
+def _unavailable(name: str) -> Callable[..., Any]:
+    def stand_in(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(f"{name} is not available in this exercise: compute it by hand")
+    return stand_in
 
 
 def changed_files(known: str, root: str = ".", max_files: int = 500, max_bytes: int = 64 * 2**20) -> str:

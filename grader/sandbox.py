@@ -322,14 +322,16 @@ class _Run:
                 answers[name] = json.dumps({"__unusable__": f"reading it raised {text}"})
         return answers, missing
 
-    async def call(self, name: str, payload: str, deadline: float) -> dict:
-        """Call the student's function ``name`` in the kernel for the checker."""
+    async def call(self, name: str, payload: str, deadline: float, without: tuple[str, ...] = ()) -> dict:
+        """Call the student's function ``name`` in the kernel for the checker, without the
+        library functions named in ``without``."""
         if name not in self.plan.answers or not name.isidentifier():
             return {"raised": ["NameError", f"{name} is not one of the exercise's answers"]}
         if not self.kernel_up:
             await self.start_kernel()
         seconds = max(1.0, min(self.limits.cell_seconds, deadline - time.monotonic()))
-        expression = f"{self.kernel.helper}.call({name}, {payload!r}, globals())"
+        refused = tuple(n for n in without if cells.DOTTED.match(n))
+        expression = f"{self.kernel.helper}.call({name}, {payload!r}, globals(), {refused!r})"
         try:
             (ok, text), = (await self.kernel.expressions({"r": expression}, seconds)).values()
         except TimeoutError:
@@ -427,7 +429,7 @@ class _Run:
                 self.result.notes.append(f"answer {name}: {reason}")
         try:
             return await self.checker.run(index, source, answers, missing, self.call,
-                                          self.limits.cell_seconds)
+                                          self.limits.cell_seconds, cells.refusals(source))
         except CheckerFailed as exc:
             raise CouldNotRun(f"the checker failed at cell {index}: {exc}") from None
 

@@ -50,6 +50,14 @@ def test_bound_and_free_names() -> None:
     assert cells.free_names("%matplotlib inline\nx = y") == {"y"} and cells.has_magic("%time x")
 
 
+def test_refusals_come_from_without_lines() -> None:
+    """`# without: a.b, c.d.e` lines name dotted library functions; anything else is ignored."""
+    source = ("x = 1\n# without: edgelab.quantize.quantize, edgelab.drift.psi\n"
+              "#without: os.system, not-a-name\n")
+    assert cells.refusals(source) == ("edgelab.quantize.quantize", "edgelab.drift.psi", "os.system")
+    assert cells.refusals("# refuse nothing") == ()
+
+
 def test_plan_runs_what_the_tests_need_and_nothing_else() -> None:
     """Cells binding or changing what a test reads run before it; an unrelated cell, a solution
     cell and cells after the last test do not; the answers are the solution cells' names."""

@@ -165,6 +165,34 @@ def test_call_returns_the_result_or_the_exception_as_data() -> None:
     assert missing["__raised__"][0] == "PlainDataError"
 
 
+def test_a_call_runs_without_the_refused_library_functions() -> None:
+    """While a student's function runs without edgelab.quantize.quantize, that function raises
+    wherever the student reached it (module attribute or a name imported into the notebook), and
+    everything is restored afterwards."""
+    from edgelab import quantize
+
+    original = quantize.quantize
+    namespace = {"q": quantize.quantize, "quantize": quantize}
+
+    def by_library(x):
+        return namespace["q"](x, 0.5, 0)
+
+    def by_module(x):
+        return quantize.quantize(x, 0.5, 0)
+
+    def by_hand(x):
+        return np.round(np.asarray(x) / 0.5).astype(np.int8)
+
+    payload = encode([[[1.0, 2.0]], {}])
+    refused = ("edgelab.quantize.quantize",)
+    for shortcut in (by_library, by_module):
+        failed = json.loads(call(shortcut, payload, namespace, refused))
+        assert failed["__raised__"][0] == "RuntimeError" and "compute it by hand" in failed["__raised__"][1]
+    assert DECODE(call(by_hand, payload, namespace, refused)).tolist() == [2, 4]
+    assert DECODE(call(by_module, payload, namespace)).tolist() == [2, 4]  # nothing refused: works
+    assert quantize.quantize is original and namespace["q"] is original
+
+
 def test_raised_maps_builtin_exceptions_only() -> None:
     """A student's ValueError is a ValueError in the checker; SystemExit or unknown names are not."""
     assert type(raised("ValueError", "x")) is ValueError
