@@ -44,17 +44,19 @@ DEFAULT_ROOT = "~/edgelab"
 
 def ssh_target(spec: str, *, key: Optional[str] = None, known_hosts: str = "~/.ssh/known_hosts",
                port: Optional[int] = None, python: str = DEFAULT_PYTHON, root: str = DEFAULT_ROOT,
-               connect_timeout: float = DEFAULT_CONNECT_TIMEOUT) -> Target:
+               connect_timeout: float = DEFAULT_CONNECT_TIMEOUT, python_named_by: str = "python=") -> Target:
     """A real device reached over SSH as ``user@host[:port]``.
 
     ``key`` is a private key file (None: use ssh-agent); host keys must already be in
     ``known_hosts`` (never added automatically). ``python`` is the device's Python with numpy
-    and ai-edge-litert; ``root`` the device folder holding releases. Nothing connects until
-    the first command; an unreachable host then fails within ``connect_timeout`` seconds.
+    and ai-edge-litert (or tflite-runtime on 32-bit Pi OS); ``python_named_by`` says where that
+    setting came from, for the error when it is wrong; ``root`` the device folder holding releases.
+    Nothing connects until the first command; an unreachable host then fails within
+    ``connect_timeout`` seconds.
     """
     transport = SSHTransport(spec, key=key, known_hosts=known_hosts, port=port,
                              connect_timeout=connect_timeout)
-    return Target(transport, python=python, root=root)
+    return Target(transport, python=python, root=root, python_named_by=python_named_by)
 
 
 def simulated_target(profile: str = "raspberry-pi-5", *, scale: Optional[float] = None,

@@ -76,7 +76,8 @@ def make_target(spec: str, args: argparse.Namespace) -> Any:
                                        root=args.root)
     return deploy.ssh_target(spec, key=args.key, known_hosts=args.known_hosts,
                              python=args.python or deploy.DEFAULT_PYTHON, root=args.root,
-                             connect_timeout=args.connect_timeout)
+                             connect_timeout=args.connect_timeout,
+                             python_named_by="--python" if args.python else "default (set it: --python)")
 
 
 def _execute(args: argparse.Namespace) -> Any:

@@ -77,9 +77,10 @@ class Target:
     or :func:`edgelab.deploy.simulated_target` to make one."""
 
     def __init__(self, transport: Transport, *, python: str, root: str, profile: Optional[str] = None,
-                 scale: float = 1.0) -> None:
+                 scale: float = 1.0, python_named_by: str = "python=") -> None:
         self.transport = transport
         self.python = device_path(python)
+        self.python_named_by = python_named_by  # where the device's Python was set (for errors)
         self.root = device_path(root)
         self.profile = profile
         self.scale = float(scale)
@@ -155,9 +156,10 @@ class Target:
                 message = (result.stderr.decode(errors="replace").strip()[-800:] or text[-800:]
                            or f"exit status {result.returncode}")
                 if result.returncode == 127 or "No such file" in message:
-                    message += (f" (is {self.python!r} the device's Python? Create it with "
-                                "`python3 -m venv ~/edgelab-venv && ~/edgelab-venv/bin/pip install numpy "
-                                "ai-edge-litert`, or pass python=...)")
+                    message += (f" (is {self.python!r} the device's Python? It was set by "
+                                f"{self.python_named_by}. Create it with `python3 -m venv ~/edgelab-venv && "
+                                "~/edgelab-venv/bin/pip install numpy ai-edge-litert` (32-bit Pi OS: see the "
+                                "README), or name the right one there)")
             error = DeployError(f"{self.name}: {command} failed: {message}")
             error.answer = answer if isinstance(answer, dict) else {}
             raise error
