@@ -58,3 +58,18 @@ def test_rollback_without_previous_and_bad_inputs(tiny_model, tmp_path) -> None:
     with pytest.raises(deploy.DeployError, match=r"must have shape \(1, 64\) and dtype float32; got \(2, 3"):
         sim.predict(np.zeros((2, 3), np.float32))
     assert sim.status()["current"] == release.sha256
+
+
+def test_a_tampered_agent_file_is_replaced(tmp_path) -> None:
+    """A simulated device's agent file changed on disk is hashed, found different and uploaded
+    again before the next command; an unchanged agent is not uploaded again."""
+    from edgelab.deploy.releases import AGENT_FILES
+
+    deploy.simulated_target("raspberry-pi-4", home=tmp_path).info()
+    shipped = tmp_path / "edgelab" / "agent" / "agent.py"
+    shipped.write_bytes(shipped.read_bytes().replace(b"AGENT_VERSION = 1", b"AGENT_VERSION = 666"))
+    assert deploy.simulated_target("raspberry-pi-4", home=tmp_path).info()["agent_version"] == 1
+    assert shipped.read_bytes() == AGENT_FILES["agent.py"].read_bytes()
+    before = shipped.stat().st_mtime_ns
+    deploy.simulated_target("raspberry-pi-4", home=tmp_path).info()
+    assert shipped.stat().st_mtime_ns == before

@@ -271,3 +271,19 @@ def test_model_too_new_for_device_runtime(sshd_servers, client_keys, pi_legacy_p
             old_pi.deploy(tiny_model["dynamic_path"])
         assert serving(root) == f"releases/{first.sha256}"
         assert [r["sha256"] for r in old_pi.status()["releases"]] == [first.sha256]
+
+
+@pytest.mark.slow
+def test_a_tampered_agent_file_is_replaced(sshd_servers, client_keys, pi_python, root) -> None:
+    """The host hashes the agent files on the device before trusting them: a file changed there
+    is uploaded again before the next command, and the files are readable by `pi` only."""
+    from edgelab.deploy.releases import AGENT_FILES
+
+    with pi_target(sshd_servers[0], client_keys, pi_python, root) as pi:
+        pi.info()  # installs the agent
+    shipped = PI_HOME / root[2:] / "agent" / "collect.py"
+    shipped.write_bytes(shipped.read_bytes() + b"\nSEND_READINGS_ELSEWHERE = True\n")
+    with pi_target(sshd_servers[0], client_keys, pi_python, root) as pi:
+        assert pi.info()["user"] == "pi"
+    assert shipped.read_bytes() == AGENT_FILES["collect.py"].read_bytes()
+    assert shipped.stat().st_mode & 0o077 == 0

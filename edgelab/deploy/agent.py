@@ -6,12 +6,13 @@ this one, ``bench.py`` (the benchmark protocol) and ``collect.py`` (the far-edge
 
 Layout under the device root (``~/edgelab`` by default)::
 
-    agent/                      agent.py, bench.py, collect.py, MANIFEST
+    agent/                      agent.py, bench.py, collect.py (checked by sha256 before each use)
     incoming/<sha256>.<pid>.part  an upload in progress (never loaded)
     releases/<sha256>/          model.tflite, release.json
     current -> releases/<sha256>  switched atomically by rename(2)
     history.json                activations, newest last
     outbox.sqlite               collect mode's store-and-forward queue
+    collect.key                 the device's key for the collector (mode 0600)
 
 Every command prints one JSON object on stdout (``predict`` prints an .npz instead) and
 exits 0; a failure prints ``{"ok": false, "kind": ..., "error": ...}`` and exits 2.
@@ -530,6 +531,14 @@ def cmd_collect(device: Device, args: argparse.Namespace) -> Dict[str, Any]:
     pid_file.with_suffix(".tmp").write_text(str(os.getpid()))
     os.replace(pid_file.with_suffix(".tmp"), pid_file)
     name = args.device_id or socket.gethostname()
+    key = None
+    if args.collector:  # written by the host (Target.start_collect), mode 0600; never on a command line
+        key_file = device.root / "collect.key"
+        try:
+            key = collect.check_key(key_file.read_text().strip())
+        except (OSError, ValueError) as exc:
+            raise AgentError("no-key", f"no valid device key in {key_file} ({exc}): start collecting from "
+                                       "the host (Target.start_collect), which provisions it") from None
     deadline = time.monotonic() + args.max_seconds if args.max_seconds else None
     backoff, next_try, taken, forwarded, errors = 0.0, 0.0, 0, 0, 0
     while True:
@@ -540,8 +549,8 @@ def cmd_collect(device: Device, args: argparse.Namespace) -> Dict[str, Any]:
             outbox.add(name, seq, {"model": sha, "taken": _now(),
                                    "prediction": [o.tolist() for o in outputs]})
             taken += 1
-        if args.collector and time.monotonic() >= next_try and outbox.count():
-            acked, error = collect.forward(outbox, args.collector, batch=args.batch,
+        if args.collector and time.monotonic() >= next_try and outbox.count(name):
+            acked, error = collect.forward(outbox, args.collector, key, name, batch=args.batch,
                                            timeout=args.link_timeout)
             forwarded += acked
             if error:  # link down: back off, keep everything
@@ -551,7 +560,7 @@ def cmd_collect(device: Device, args: argparse.Namespace) -> Dict[str, Any]:
             else:
                 backoff = 0.0
         done = args.count is not None and outbox.next_seq() >= args.count
-        if done and (not args.collector or outbox.count() == 0):
+        if done and (not args.collector or outbox.count(name) == 0):
             break
         if deadline is not None and time.monotonic() > deadline:
             break

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Protocol, Sequence, Union
 
+from edgelab.deploy.collect import Collector, check_device_id, check_key
 from edgelab.errors import DeployError, ModelError, RuntimeMissingError
 from edgelab.runtime import ModelSource, load_interpreter, read_model_bytes
 
@@ -63,13 +64,12 @@ def device_path(path: str) -> str:
     return path[2:] if path.startswith("~/") else path
 
 
-def agent_manifest() -> str:
-    """sha256 of each shipped file, so an unchanged agent is not uploaded again."""
+def agent_hashes() -> Dict[str, str]:
+    """sha256 of each shipped agent file, as this edgelab has them."""
     missing = [str(p) for p in AGENT_FILES.values() if not p.is_file()]
     if missing:
         raise DeployError(f"the device agent is incomplete in this edgelab install: missing {missing}")
-    return json.dumps({name: hashlib.sha256(path.read_bytes()).hexdigest()
-                       for name, path in sorted(AGENT_FILES.items())}, sort_keys=True)
+    return {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in sorted(AGENT_FILES.items())}
 
 
 class Target:
@@ -113,22 +113,41 @@ class Target:
             argv += ["--profile", str(self.profile), "--scale", repr(self.scale)]
         return argv + [command] + [str(a) for a in args]
 
+    def _device_hashes(self, folder: str) -> Dict[str, str]:
+        """sha256 of the agent files found in ``folder`` on the device, hashed there (sha256sum);
+        a missing file, or a device without sha256sum, is simply absent from the answer."""
+        script = 'cd "$1" 2>/dev/null || exit 0; shift; sha256sum -- "$@" 2>/dev/null; exit 0'
+        found = self.transport.run(["sh", "-c", script, "sh", folder, *sorted(AGENT_FILES)])
+        hashes = {}
+        for line in found.stdout.decode(errors="replace").splitlines():
+            digest, _, name = line.strip().partition("  ")
+            if name in AGENT_FILES and len(digest) == 64:
+                hashes[name] = digest
+        return hashes
+
     def ensure_agent(self) -> None:
-        """Upload the agent files if the device's copy differs from this edgelab's."""
+        """Hash the agent files on the device and upload each one that is missing or differs from
+        this edgelab's (a stale or tampered file is replaced, never trusted), then check again."""
         if self._agent_ok:
             return
-        manifest = agent_manifest()
+        wanted = agent_hashes()
         folder = f"{self.root}/agent"
-        found = self.transport.run(["sh", "-c", 'cat "$1" 2>/dev/null; exit 0', "sh", f"{folder}/MANIFEST"])
-        if found.stdout.decode(errors="replace").strip() != manifest:
-            for name, path in AGENT_FILES.items():
-                self._write_file(folder, name, path.read_bytes())
-            self._write_file(folder, "MANIFEST", manifest.encode())
+        found = self._device_hashes(folder)
+        stale = [name for name, digest in wanted.items() if found.get(name) != digest]
+        if stale:
+            for name in stale:
+                self._write_file(folder, name, AGENT_FILES[name].read_bytes())
+            found = self._device_hashes(folder)
+            wrong = [name for name in wanted if found.get(name) != wanted[name]]
+            if wrong:
+                raise DeployError(f"{self.name}: the agent files {wrong} in {folder} do not match after "
+                                  "upload (is sha256sum installed there, is the disk full?)")
         self._agent_ok = True
 
     def _write_file(self, folder: str, name: str, data: bytes) -> None:
-        """Write a file on the device under a temporary name, then rename it into place."""
-        script = 'set -e; mkdir -p "$1"; cat > "$1/.$2.tmp"; mv -f "$1/.$2.tmp" "$1/$2"'
+        """Write a file on the device (readable by its owner only) under a temporary name, then
+        rename it into place."""
+        script = 'set -e; umask 077; mkdir -p "$1"; cat > "$1/.$2.tmp"; mv -f "$1/.$2.tmp" "$1/$2"'
         result = self.transport.run(["sh", "-c", script, "sh", folder, name], stdin=data)
         if result.returncode != 0:
             raise DeployError(f"{self.name}: cannot write {folder}/{name}: "
