@@ -16,6 +16,7 @@ import ipywidgets as w
 import numpy as np
 
 from edgelab import devices, network, zoo
+from edgelab.widgets import guard_all
 
 WIDE = {"description_width": "initial"}
 SIM_REQUESTS = 20_000  # enough for a stable p99, fast enough to redraw on every change
@@ -52,7 +53,9 @@ def _png(fig: Any) -> bytes:
 
 def _wire(box: w.VBox, controls: tuple, update: Any, plot: w.Image) -> w.VBox:
     """Redraw on every change of ``controls`` and draw once now; ``box.controls`` (by
-    description) and ``box.plot`` let tests and callers drive the dashboard."""
+    description) and ``box.plot`` let tests and callers drive the dashboard. What a browser can
+    set on the controls is checked in the kernel (:func:`edgelab.widgets.guard_all`)."""
+    guard_all(controls, [plot])
     for control in controls:
         control.observe(update, names="value")
     box.controls = {c.description: c for c in controls}

@@ -7,17 +7,70 @@ setting its controls' ``.value``.
 
 from __future__ import annotations
 
+import math
+from typing import Iterable
+
 import ipywidgets as w
 
 from edgelab import tiers
 
 # Long descriptions ("deadline (ms)") are shown whole instead of cut to "deadline (...".
 WIDE = {"description_width": "initial"}
+# What a browser may set on a control: its value (a selection widget sends its index).
+BROWSER_SETTABLE = ("value", "index")
+
+
+def declared_range(control: w.Widget) -> tuple[float, float] | None:
+    """The (lowest, highest) value a numeric slider accepts as made now, or None for a
+    control without a numeric range (a dropdown, a checkbox)."""
+    if isinstance(control, w.FloatLogSlider):
+        return control.base ** control.min, control.base ** control.max
+    if isinstance(control, (w.IntSlider, w.FloatSlider, w.BoundedIntText, w.BoundedFloatText)):
+        return control.min, control.max
+    return None
+
+
+def guard(control: w.Widget, settable: Iterable[str] = BROWSER_SETTABLE) -> w.Widget:
+    """Let a browser set only ``settable`` state on ``control`` (its value or selected index),
+    the value clamped to the range the control was made with.
+
+    Voila forwards a page's widget messages to the kernel, so a visitor can send any state
+    (a slider's ``max`` and ``value`` far beyond its range). Checked here, in the kernel: other
+    keys are ignored and a value outside the declared range is clamped into it, so a forged
+    message runs the dashboard's code only with values its controls offer. The kernel itself
+    may still change the control (e.g. lower a slider's ``max``)."""
+    allowed = tuple(settable)
+    bounds = declared_range(control)
+    accept = control.set_state  # what a front-end update message calls (Widget._handle_msg)
+
+    def set_state(sync_data: dict) -> None:
+        state = {key: value for key, value in sync_data.items() if key in allowed}
+        if "value" in state and bounds is not None:
+            value = state["value"]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                del state["value"]
+            else:
+                state["value"] = type(control.value)(min(max(value, bounds[0]), bounds[1]))
+        if state:
+            accept(state)
+
+    control.set_state = set_state
+    return control
+
+
+def guard_all(controls: Iterable[w.Widget], outputs: Iterable[w.Widget] = ()) -> None:
+    """:func:`guard` each of ``controls``; ``outputs`` accept nothing from a browser."""
+    for control in controls:
+        guard(control)
+    for output in outputs:
+        guard(output, settable=())
 
 
 def _wire(box: w.Box, controls: tuple, update: object, result: w.Widget) -> w.Box:
     """Redraw on every change of ``controls``, draw once now, and expose ``result`` as
-    ``box.result`` for tests and callers that read the outcome."""
+    ``box.result`` for tests and callers that read the outcome. What a browser can set on
+    the controls is checked in the kernel (:func:`guard_all`)."""
+    guard_all(controls, [result])
     for control in controls:
         control.observe(update, names="value")
     update()

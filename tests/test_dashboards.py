@@ -84,3 +84,52 @@ def test_fleet_dashboard_follows_its_controls() -> None:
     box.controls["outage (hours)"].value = 30
     assert box.result["outbox"].queued.max() > peak and box.result["outbox"].lost == 0
     assert bytes(box.plot.value) != plot_before  # the outbox plot is redrawn
+
+
+@pytest.mark.parametrize("build", [dashboards.latency_dashboard, dashboards.fleet_dashboard])
+def test_browser_state_is_clamped_to_each_controls_declared_range(build) -> None:
+    """A front-end update that widens a slider's range and sets a value far outside it leaves
+    the range as made and clamps the value; the dashboard recomputes with the clamped value."""
+    from edgelab.widgets import declared_range
+
+    box = build()
+    for control in box.controls.values():
+        bounds = declared_range(control)
+        if bounds is None:  # a dropdown: ipywidgets refuses an index outside its options
+            continue
+        made = (control.min, control.max)
+        control.set_state({"max": 1e12, "value": 1e12})
+        assert (control.min, control.max) == made or control.description == "canary devices"
+        assert control.value <= bounds[1]
+    if build is dashboards.fleet_dashboard:
+        assert box.result["rollout"].n_devices == 200
+
+
+def _kernel_output(client, code: str) -> str:
+    """Run ``code`` in the kernel of ``client``; return what it printed (fail on an error)."""
+    outputs: list = []
+    reply = client.execute_interactive(code, timeout=120, output_hook=outputs.append)
+    assert reply["content"]["status"] == "ok", reply["content"]
+    return "".join(m["content"].get("text", "") for m in outputs if m["msg_type"] == "stream")
+
+
+@pytest.mark.slow
+def test_a_forged_comm_msg_is_clamped_in_the_kernel() -> None:
+    """A real kernel runs the fleet demo's dashboard; a comm_msg forged as a page could send it
+    (through Voila's websocket) sets the devices slider's max and value to 10^8: the kernel keeps
+    the slider's range, clamps the value to 200 and simulates 200 devices."""
+    from jupyter_client.manager import start_new_kernel
+
+    manager, client = start_new_kernel(kernel_name="python3")
+    try:
+        code = ("from edgelab.dashboards import fleet_dashboard\nbox = fleet_dashboard()\n"
+                "slider = box.controls['devices']\nprint(slider.model_id)")
+        model_id = _kernel_output(client, code).split()[-1]
+        forged = client.session.msg("comm_msg", {"comm_id": model_id, "data": {
+            "method": "update", "state": {"max": 10**8, "value": 10**8}, "buffer_paths": []}})
+        client.shell_channel.send(forged)
+        seen = _kernel_output(client, "print(slider.value, slider.max, box.result['rollout'].n_devices)")
+        assert seen.split() == ["200", "200", "200"]
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)

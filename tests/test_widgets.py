@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import ipywidgets as w
+import numpy as np
+import pytest
 
+from edgelab import widgets
 from edgelab.widgets import tier_explorer
 
 
@@ -142,3 +145,34 @@ def test_pruning_explorer_follows_its_controls() -> None:
     assert before["sparsity"] == 0.5 and "1,000 kept" in box.result.value
     controls(box)["sparsity"].value = 0.9
     assert box.stats["kept"] == 200 and box.stats["float32_compressed"] < before["float32_compressed"]
+
+
+def _sliders(widget: w.Widget) -> list[w.Widget]:
+    """The numeric sliders in a widget tree."""
+    found = [widget] if widgets.declared_range(widget) is not None else []
+    for child in getattr(widget, "children", ()):
+        found += _sliders(child)
+    return found
+
+
+@pytest.mark.parametrize("build", [widgets.tier_explorer, widgets.latency_explorer,
+                                   widgets.data_plan_explorer, widgets.device_explorer,
+                                   widgets.drift_explorer,
+                                   lambda: widgets.pruning_explorer(np.arange(100.0))])
+def test_browser_state_is_clamped_to_each_controls_declared_range(build) -> None:
+    """A front-end update (what Voila forwards from a page) that widens a slider's range and
+    sets a value far outside it leaves the range as made and clamps the value into it; a
+    value that is not a finite number is ignored."""
+    box = build()
+    sliders = _sliders(box)
+    assert sliders
+    for slider in sliders:
+        made = (slider.min, slider.max)
+        low, high = widgets.declared_range(slider)
+        slider.set_state({"min": -1e12, "max": 1e12, "value": 1e12, "description": "hacked"})
+        assert (slider.min, slider.max) == made and slider.description != "hacked"
+        assert slider.value == pytest.approx(high)
+        slider.set_state({"value": -1e12})
+        assert slider.value == pytest.approx(low)
+        slider.set_state({"value": "1e12"})
+        assert slider.value == pytest.approx(low)
