@@ -42,6 +42,7 @@ MAX_ITEMS = 10_000_000  # items of an iterator handed over
 # types that exercises return or take. Any other object is refused as an answer.
 VALUE_CLASSES = frozenset({
     "edgelab.stats:ModelStats",
+    "edgelab.devices:Device",
     "edgelab.tiers:Tier",
     "edgelab.tiers:Placement",
     "edgelab.deploy.fleet:RolloutReport",
