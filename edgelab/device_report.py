@@ -171,20 +171,20 @@ def device_label(report: Mapping[str, Any]) -> str:
 
 
 def _peak_floor_ms(profile: str, stats: Any) -> Optional[float]:
-    """The fastest ``profile`` could possibly run ``stats``: lesson 04's roofline at 100%
-    efficiency with no invoke overhead (None if the profile is unknown or cannot run it)."""
-    import dataclasses
-
+    """The fastest ``profile`` could possibly run ``stats``: the compute term of lesson 04's roofline
+    at the device's PEAK (100% efficiency), no memory time, no invoke overhead (a model in cache
+    can beat the memory term). None if the profile is unknown or cannot run that precision."""
     from edgelab import devices
 
     try:
         device = devices.device(profile)
     except (KeyError, ValueError):
         return None
-    full = {k: (None if v is None else 1.0) for k, v in device.efficiency.items()}
-    ideal = dataclasses.replace(device, overhead_ms=0.0, efficiency=full)
-    estimate = devices.estimate_latency(ideal, stats)
-    return estimate.ms if math.isfinite(estimate.ms) else None
+    peak = device.peak_gops.get(getattr(stats, "precision", None))
+    macs = getattr(stats, "macs", None)
+    if not peak or not isinstance(macs, (int, float)) or macs <= 0:
+        return None
+    return 2.0 * macs / (peak * 1e9) * 1000.0
 
 
 def inconsistencies(report: Mapping[str, Any], stats: Any = None) -> List[str]:
@@ -215,8 +215,8 @@ def inconsistencies(report: Mapping[str, Any], stats: Any = None) -> List[str]:
         floor = _peak_floor_ms(profile, stats)
         if floor is not None and p50 < floor:
             flags.append(f"p50 {p50:.4g} ms is faster than a {profile} can possibly run this model "
-                         f"({floor:.4g} ms at its peak throughput, lesson 04's estimator with 100% "
-                         "efficiency and no overhead)")
+                         f"({floor:.4g} ms: its MACs at the device's peak throughput, lesson 04's "
+                         "estimator with 100% efficiency and no overhead)")
     return flags
 
 
