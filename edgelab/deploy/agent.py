@@ -293,6 +293,44 @@ def _ram_bytes() -> Optional[int]:
     return None
 
 
+def _device_tree_model() -> Optional[str]:
+    """The board's name from the device tree (every Raspberry Pi has one), or None."""
+    for path in ("/proc/device-tree/model", "/sys/firmware/devicetree/base/model"):
+        try:
+            text = Path(path).read_bytes().rstrip(b"\x00").decode("utf-8", "replace").strip()
+        except OSError:
+            continue
+        if text:
+            return text
+    return None
+
+
+def emulation_evidence() -> List[str]:
+    """Why this process seems to run under a user-mode emulator (qemu-user); [] if nothing says so.
+
+    qemu answers the guest's own ``/proc/self/...`` paths itself (``exe`` is the guest program),
+    but the kernel's view of this process is the emulator's: the interpreter binfmt_misc started
+    shows in ``/proc/<pid>/...`` when reached through a path qemu does not rewrite."""
+    evidence = []
+    for path in (f"/proc/./{os.getpid()}/exe", "/proc/./self/exe"):
+        with contextlib.suppress(OSError):
+            target = os.readlink(path)
+            if "qemu" in target:  # e.g. /usr/libexec/qemu-binfmt/aarch64-binfmt-P, /usr/bin/qemu-arm-static
+                evidence.append(f"{path} is {target}")
+                break
+    return evidence
+
+
+def device_facts() -> Dict[str, Any]:
+    """What the device says about itself, read on the device: CPU model (``/proc/cpuinfo``), board
+    (device tree), kernel, memory, OS, and whether an emulator runs this process."""
+    evidence = emulation_evidence()
+    return {"cpu_model": _cpu_model(), "device_tree_model": _device_tree_model(),
+            "kernel": platform.release(), "ram_bytes": _ram_bytes(), "os": _read_os_release(),
+            "emulated": bool(evidence), "emulator": "qemu-user" if evidence else None,
+            "emulation_evidence": evidence}
+
+
 def cmd_info(device: Device, args: argparse.Namespace) -> Dict[str, Any]:
     runtime: Optional[Dict[str, str]] = None
     runtime_error = None
@@ -310,6 +348,7 @@ def cmd_info(device: Device, args: argparse.Namespace) -> Dict[str, Any]:
         "agent_version": AGENT_VERSION, "root": str(device.root.resolve()),
         "current": device.current(), "user": os.environ.get("USER") or os.environ.get("LOGNAME"),
         "simulated": args.profile is not None, "profile": args.profile, "scale": args.scale,
+        **device_facts(),
     }
 
 
@@ -489,13 +528,27 @@ def cmd_benchmark(device: Device, args: argparse.Namespace) -> Dict[str, Any]:
     sha = path.parent.name
     runtime = find_runtime()
     interpreter = load_model(path, num_threads=args.num_threads)
-    report = bench.run_benchmark(
-        interpreter, model_name=device.meta(sha).get("name") or "model", model_sha256=sha,
-        model_size_bytes=path.stat().st_size, warmup_runs=args.warmup_runs, runs=args.runs,
-        num_threads=args.num_threads, backend=runtime["backend"], backend_version=runtime["version"],
-        simulated=args.profile is not None, profile=args.profile)
+    timed: List[List[int]] = []
+    time_invokes = bench.time_invokes
+
+    def keeping(invoke: Any, runs: int) -> List[int]:  # the report keeps the raw timings too
+        samples = time_invokes(invoke, runs)
+        timed.append(samples)
+        return samples
+
+    bench.time_invokes = keeping
+    try:
+        report = bench.run_benchmark(
+            interpreter, model_name=device.meta(sha).get("name") or "model", model_sha256=sha,
+            model_size_bytes=path.stat().st_size, warmup_runs=args.warmup_runs, runs=args.runs,
+            num_threads=args.num_threads, backend=runtime["backend"], backend_version=runtime["version"],
+            simulated=args.profile is not None, profile=args.profile)
+    finally:
+        bench.time_invokes = time_invokes
     if args.scale != 1.0:
         report["latency_ms"] = {k: v * args.scale for k, v in report["latency_ms"].items()}
+    report["device"].update(device_facts())
+    report["samples_ms"] = [ns / 1e6 * args.scale for ns in timed[-1]]
     return report
 
 
@@ -513,6 +566,24 @@ def cmd_predict(device: Device, args: argparse.Namespace) -> bytes:
     outputs = run_model(load_model(device.model_path(args.sha256)), inputs)
     out = io.BytesIO()
     np.savez(out, *outputs)
+    return out.getvalue()
+
+
+def cmd_predict_each(device: Device, args: argparse.Namespace) -> bytes:
+    """Many samples of a one-input model: an .npy of shape (n, ...) on stdin, each row run in turn
+    through the model's batch-1 input; the first output's rows as .npz ``arr_0`` on stdout."""
+    import numpy as np
+
+    try:
+        rows = np.load(io.BytesIO(sys.stdin.buffer.read()), allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise AgentError("bad-input", f"inputs must be sent as .npy: {exc}") from None
+    interpreter = load_model(device.model_path(args.sha256))
+    if len(interpreter.get_input_details()) != 1 or not hasattr(rows, "shape") or rows.ndim < 1:
+        raise AgentError("bad-input", "predict-each needs a one-input model and an .npy of shape (n, ...)")
+    outputs = [run_model(interpreter, [rows[i:i + 1]])[0][0] for i in range(len(rows))]
+    out = io.BytesIO()
+    np.savez(out, np.stack(outputs) if outputs else np.zeros((0,)))
     return out.getvalue()
 
 
@@ -625,7 +696,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=int, required=True)
     p.add_argument("--name", default="model")
     p.add_argument("--idle-timeout", type=float, default=60.0, help="seconds without data before giving up")
-    for name in ("smoke-load", "health", "benchmark", "predict"):
+    for name in ("smoke-load", "health", "benchmark", "predict", "predict-each"):
         p = sub.add_parser(name)
         p.add_argument("--sha256", default=None)
         if name == "benchmark":
@@ -658,7 +729,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 COMMANDS = {"info": cmd_info, "status": cmd_status, "receive": cmd_receive, "smoke-load": cmd_smoke_load,
             "health": cmd_health, "activate": cmd_activate, "rollback": cmd_rollback,
-            "benchmark": cmd_benchmark, "predict": cmd_predict, "collect": cmd_collect,
+            "benchmark": cmd_benchmark, "predict": cmd_predict, "predict-each": cmd_predict_each,
+            "collect": cmd_collect,
             "outbox": cmd_outbox, "collect-stop": cmd_collect_stop}
 
 

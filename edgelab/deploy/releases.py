@@ -277,6 +277,35 @@ class Target:
         with np.load(io.BytesIO(raw), allow_pickle=False) as outputs:
             return [outputs[f"arr_{i}"] for i in range(len(outputs.files))]
 
+    def predict_each(self, model: ModelSource, x: Any) -> Any:
+        """Float outputs, one row per sample, of ``model`` SERVING on the device for preprocessed
+        float inputs ``x`` (shape ``(n, ...)``): what :func:`edgelab.evaluate.predict` computes
+        here with the same file. The quantization of an int8 model is read from ``model`` here
+        (the same bytes: its sha256 must be the serving release); the device runs the integers."""
+        import numpy as np
+
+        from edgelab.evaluate import dequantize_output, quantize_input
+        from edgelab.runtime import load_interpreter
+
+        data, label = read_model_bytes(model)
+        sha = hashlib.sha256(data).hexdigest()
+        serving = self.status().get("current")
+        if serving != sha:
+            raise DeployError(f"{self.name} serves {str(serving)[:12]}, not {label} ({sha[:12]}): "
+                              "deploy it first")
+        loaded = load_interpreter(data)
+        detail, out = loaded.input_details[0], loaded.output_details[0]
+        x = np.asarray(x)
+        expected = tuple(int(d) for d in detail["shape"][1:])
+        if x.ndim < 1 or tuple(x.shape[1:]) != expected or len(x) == 0:
+            raise ValueError(f"x must have shape (n, {', '.join(map(str, expected))}) with n >= 1; "
+                             f"got {x.shape}")
+        buffer = io.BytesIO()
+        np.save(buffer, quantize_input(x, detail), allow_pickle=False)
+        raw = self.call("predict-each", stdin=buffer.getvalue(), raw=True)
+        with np.load(io.BytesIO(raw), allow_pickle=False) as outputs:
+            return dequantize_output(outputs["arr_0"], out)
+
     # -- far edge --
 
     def start_collect(self, collector: Optional[str], *, interval: float = 1.0, count: Optional[int] = None,
