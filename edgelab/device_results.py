@@ -336,9 +336,10 @@ def dashboard(folder: Optional[PathLike] = None, lesson: Optional[str] = LESSON)
             "submissions (e.g. <code>submitted/</code>) to see your class.</p>"
         )
     results = collect(folder, lesson)
-    variant = w.Dropdown(options=["all", *VARIANTS], value="all", description="variant")
+    wide = {"description_width": "initial"}
+    variant = w.Dropdown(options=["all", *VARIANTS], value="all", description="variant", style=wide)
     kind = w.Dropdown(
-        options=["all", "real", "emulated", "simulated"], value="all", description="measured by"
+        options=["all", "real", "emulated", "simulated"], value="all", description="measured by", style=wide
     )
     view = w.HTML()
     box = w.VBox(

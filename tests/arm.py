@@ -40,7 +40,8 @@ class ArmPi:
 
     def target(self, root: str, **kwargs) -> deploy.Target:
         """An SSH target of this stand-in with its device folder at ``root`` (``~/...``)."""
-        options = dict(key=str(self.key), known_hosts=str(self.known_hosts), python=arm_root.VENV, root=root)
+        options = dict(key=str(self.key), known_hosts=str(self.known_hosts), python=arm_root.DEVICE_PYTHON,
+                       root=root)
         options.update(kwargs)
         return deploy.ssh_target(f"pi@127.0.0.1:{self.port}", connect_timeout=60, **options)
 

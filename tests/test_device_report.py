@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from edgelab import bench, device_report, devices
+from edgelab import bench, deploy, device_report, devices
 from edgelab.runtime import load_interpreter
 from edgelab.stats import ModelStats
 
@@ -118,3 +118,94 @@ def test_compare_with_estimate(tiny_model) -> None:
     assert device_report.compare_with_estimate(report, stats).profile == "raspberry-pi-4"
     with pytest.raises(ValueError, match="not a valid benchmark report"):
         device_report.compare_with_estimate({"schema": "x"}, stats)
+
+
+def test_lesson_target_names_the_device_python_and_key(tmp_path) -> None:
+    """The device's Python and key come from python=/key= or EDGELAB_PI_PYTHON/EDGELAB_PI_KEY, and
+    the target remembers which setting named the Python (for the error when it is wrong)."""
+    known = tmp_path / "known_hosts"
+    known.write_text("")
+    key = tmp_path / "id"
+    key.write_text("not read before connecting")
+    env = {"EDGELAB_PI": "pi@pi5.local", "EDGELAB_PI_PYTHON": "~/tflite-venv/bin/python",
+           "EDGELAB_PI_KEY": str(key)}
+    from_env = device_report.lesson_target(env=env, known_hosts=str(known))
+    assert from_env.python == "tflite-venv/bin/python" and "EDGELAB_PI_PYTHON" in from_env.python_named_by
+    assert from_env.transport.key == key
+    passed = device_report.lesson_target(python="/opt/py/bin/python", env=env, known_hosts=str(known))
+    assert passed.python == "/opt/py/bin/python" and passed.python_named_by == "python= of lesson_target"
+    default = device_report.lesson_target(env={"EDGELAB_PI": "pi@pi5.local"}, known_hosts=str(known))
+    assert default.python == "edgelab-venv/bin/python"
+    assert "set the EDGELAB_PI_PYTHON" in default.python_named_by
+    with pytest.raises(ValueError, match="python must be a non-empty path string"):
+        device_report.lesson_target(python=" ", env=env, known_hosts=str(known))
+
+
+def _report(device: dict, p50: float = 1.0) -> dict:
+    """A minimal report: only what device_kind, device_label and inconsistencies read."""
+    return {"device": device, "latency_ms": {"p50": p50}}
+
+
+PI5 = {"machine": "aarch64", "simulated": False, "cpu_model": "Raspberry Pi 5 Model B Rev 1.0",
+       "device_tree_model": "Raspberry Pi 5 Model B Rev 1.0", "cpu_count": 4, "ram_bytes": 8 * 2**30,
+       "emulated": False}
+
+
+def test_device_kind_and_label_tell_real_emulated_and_simulated_apart() -> None:
+    """The agent's emulation evidence makes a report 'emulated' (never a Pi's timings), a profile
+    'simulated'; a real Pi is named by its device tree."""
+    assert device_report.device_kind(_report(PI5)) == device_report.REAL
+    label = device_report.device_label(_report(PI5))
+    assert label == "real hardware: Raspberry Pi 5 Model B Rev 1.0 (aarch64)"
+    emulated = dict(PI5, emulated=True, emulator="qemu-user", device_tree_model=None, machine="armv7l")
+    assert device_report.device_kind(_report(emulated)) == device_report.EMULATED
+    assert device_report.device_label(_report(emulated)) == "emulated armv7 (qemu-user): not a Pi's timings"
+    simulated = {"machine": "x86_64", "simulated": True, "profile": "raspberry-pi-4"}
+    assert device_report.device_label(_report(simulated)) == "SIMULATED (raspberry-pi-4)"
+    assert device_report.claimed_profile(_report(simulated)) == "raspberry-pi-4"
+    assert device_report.device_kind(_report({})) == device_report.UNKNOWN
+    assert device_report.claimed_profile(_report(PI5)) == "raspberry-pi-5"
+    assert device_report.claimed_profile(_report({"machine": "x86_64", "simulated": False})) is None
+
+
+def test_inconsistencies_of_a_claimed_pi() -> None:
+    """A real Pi's facts pass; an x86 CPU, a missing device tree, 2 cores, 25 GiB and a p50 below
+    the Pi's peak are each named; an emulated or simulated report is labelled, not flagged."""
+    stats = ModelStats("m", macs=10_000_000, params=1000, weight_bytes=1000, precision="int8")
+    floor = 2 * 10_000_000 / (614.4e9) * 1000  # the Pi 5's int8 peak (devices.json)
+    assert device_report.inconsistencies(_report(PI5, p50=floor * 1.01), stats) == []
+    fake = dict(PI5, machine="x86_64", device_tree_model=None, cpu_count=2, ram_bytes=25 * 2**30)
+    flags = device_report.inconsistencies(_report(fake, p50=floor * 0.99), stats)
+    assert len(flags) == 5, flags
+    for text in ("its CPU is x86_64 (not ARM)", "it has no device tree",
+                 "it has 2 CPU cores; a Raspberry Pi 5 has 4",
+                 "25.0 GiB of memory; a Raspberry Pi 5 has at most 16 GB", "faster than a raspberry-pi-5"):
+        assert any(text in f for f in flags), (text, flags)
+    assert device_report.inconsistencies(_report(dict(fake, emulated=True), p50=1e-9), stats) == []
+    laptop = {"machine": "x86_64", "simulated": False, "cpu_model": "Intel(R) Core(TM) i7", "cpu_count": 8}
+    assert device_report.inconsistencies(_report(laptop, p50=1e-9), stats) == []
+
+
+def test_check_report_fails_an_inconsistent_report(tiny_model) -> None:
+    """check_report keeps a report's contradictions as flags, and fails it."""
+    report = dict(local_report(tiny_model["path"]), accuracy=0.95)
+    report["device"] = dict(report["device"], cpu_model="Raspberry Pi 4 Model B Rev 1.4",
+                            device_tree_model=None)
+    check = device_report.check_report(report, tiny_model["path"], max_p50_ms=1000)
+    assert check.problems == [] and not check.ok and check.kind == device_report.REAL
+    assert any("no device tree" in f for f in check.flags) and "INCONSISTENT" in str(check)
+
+
+@pytest.mark.slow
+def test_a_wrong_device_python_names_the_setting_to_fix(sshd_servers, client_keys, pi_legacy_python) -> None:
+    """On a stand-in Pi whose Python is not ~/edgelab-venv, EDGELAB_PI_PYTHON makes the lesson's
+    route work; a wrong one fails saying it was EDGELAB_PI_PYTHON."""
+    server = sshd_servers[0]
+    env = {"EDGELAB_PI": f"pi@127.0.0.1:{server.port}", "EDGELAB_PI_KEY": str(client_keys["good"]),
+           "EDGELAB_PI_PYTHON": str(pi_legacy_python)}
+    with device_report.lesson_target(env=env, known_hosts=str(server.known_hosts)) as pi:
+        assert pi.info()["runtime"]["backend"] == "tflite-runtime"
+    wrong = dict(env, EDGELAB_PI_PYTHON="~/no-such-venv/bin/python")
+    with device_report.lesson_target(env=wrong, known_hosts=str(server.known_hosts)) as pi:
+        with pytest.raises(deploy.DeployError, match="set by the EDGELAB_PI_PYTHON environment variable"):
+            pi.info()

@@ -53,6 +53,7 @@ CPUINFO_DIR = Path(__file__).resolve().parent / "pi_cpuinfo"
 SUITE = "bookworm"
 USER = "pi"
 VENV = f"/home/{USER}/edgelab-venv"
+DEVICE_PYTHON = f"{VENV}/bin/python"  # the device Python a deploy target names
 SSHD_CONFIG = "/etc/ssh/edgelab_sshd_config"
 STAMP = "edgelab-arm-root.json"
 BINFMT = Path("/proc/sys/fs/binfmt_misc")
