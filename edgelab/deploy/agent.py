@@ -100,7 +100,12 @@ def load_model(path: Path, num_threads: Optional[int] = None) -> Any:
     except (ValueError, RuntimeError) as exc:
         text = str(exc).strip()
         hint = ""
-        if "Didn't find op" in text or "version" in text:
+        if ("Didn't find op" in text or "version" in text) and runtime["backend"] == "tflite-runtime":
+            hint = (" The model needs an op (or op version) newer than tflite-runtime knows; its last "
+                    "release is 2.14 (no newer runtime exists for 32-bit Raspberry Pi OS): deploy a variant "
+                    "with older op versions (edgelab.compat.check_op_versions says which), or install "
+                    "64-bit Raspberry Pi OS and ai-edge-litert.")
+        elif "Didn't find op" in text or "version" in text:
             hint = (" The model needs an op (or op version) this runtime does not have: upgrade the "
                     "device runtime (pip install -U ai-edge-litert) or convert with an older TensorFlow.")
         raise AgentError("model-unsupported", f"{runtime['backend']} {runtime['version']} on the "
