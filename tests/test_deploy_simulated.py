@@ -73,3 +73,36 @@ def test_a_tampered_agent_file_is_replaced(tmp_path) -> None:
     before = shipped.stat().st_mtime_ns
     deploy.simulated_target("raspberry-pi-4", home=tmp_path).info()
     assert shipped.stat().st_mtime_ns == before
+
+
+def test_report_keeps_raw_timings_and_the_device_facts(tiny_model, tmp_path) -> None:
+    """A benchmark report holds each timed run (scaled like the statistics, which they reproduce) and
+    the facts the device read about itself; this machine shows no emulator."""
+    sim = deploy.simulated_target("raspberry-pi-5", scale=3.0, home=tmp_path)
+    report = sim.benchmark(tiny_model["path"], runs=40, warmup_runs=2)
+    samples = np.asarray(report["samples_ms"])
+    assert len(samples) == 40
+    assert report["latency_ms"]["p50"] == pytest.approx(float(np.percentile(samples, 50)))
+    assert report["latency_ms"]["max"] == pytest.approx(float(samples.max()))
+    device = report["device"]
+    with open("/proc/meminfo") as meminfo:
+        total_kb = int(next(line for line in meminfo if line.startswith("MemTotal:")).split()[1])
+    assert device["ram_bytes"] == total_kb * 1024 and device["kernel"] == os.uname().release
+    assert device["emulated"] is False and device["emulation_evidence"] == [] and device["emulator"] is None
+    assert device["cpu_model"] and "device_tree_model" in device
+
+
+def test_predict_each_runs_every_sample_on_the_device(tiny_model, tmp_path) -> None:
+    """predict_each gives, for many samples, what evaluate.predict computes here; it refuses a model
+    the device does not serve and inputs of the wrong shape."""
+    from edgelab import evaluate
+
+    sim = deploy.simulated_target("raspberry-pi-4", home=tmp_path)
+    sim.deploy(tiny_model["path"])
+    x = np.random.default_rng(1).normal(size=(25, 64)).astype("float32")
+    on_device = sim.predict_each(tiny_model["path"], x)
+    np.testing.assert_array_equal(on_device, evaluate.predict(tiny_model["path"], x))
+    with pytest.raises(deploy.DeployError, match="deploy it first"):
+        sim.predict_each(tiny_model["dynamic_path"], x)
+    with pytest.raises(ValueError, match=r"x must have shape \(n, 64\)"):
+        sim.predict_each(tiny_model["path"], x[:, :10])
