@@ -295,13 +295,19 @@ def test_tflm_runs_the_course_int8_models_like_litert(course_models: dict, name:
 
 @pytest.mark.slow
 def test_check_deployment_of_the_course_models(course_models: dict) -> None:
-    """Both int8 models deploy on every board (ops, arena and fit checked); the reference
-    MobileNet v2 int8 does not fit the Nano's flash, with the reason."""
+    """Both int8 models deploy on every board (ops, arena and fit checked); a firmware too big
+    for the flash and a too-small arena are refused with the reason; the reference MobileNet v2
+    int8 does not fit the Nano's flash."""
     for found in course_models.values():
         for name in micro.boards():
             plan = micro.check_deployment(found.variants["int8"], name)
             assert plan.budget.fits and plan.arena_bytes >= plan.arena.minimal_bytes
             assert plan.ops.resolver_calls and not plan.ops.missing
+    vibration = course_models["vibration"].variants["int8"]
+    with pytest.raises(ModelError, match="cannot fit arduino-nano-33-ble-sense: flash: model"):
+        micro.check_deployment(vibration, "arduino-nano-33-ble-sense", runtime_flash_bytes=2**20)
+    with pytest.raises(ValueError, match="arena_bytes must be at least"):
+        micro.check_deployment(vibration, "raspberry-pi-pico", arena_bytes=1000)
     from edgelab import zoo
 
     mobilenet = zoo.reference_model("mobilenet-v2-224-int8")
