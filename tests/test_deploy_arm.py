@@ -10,11 +10,13 @@ Pi's: the reports must say "emulated".
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 
 import numpy as np
 import pytest
-from conftest import PI_HOME
+from conftest import PI_HOME, REPO
 from test_deploy_ssh import nan_model
 
 from edgelab import ModelError, artifacts, bench, compat, deploy, device_report, evaluate
@@ -168,3 +170,42 @@ def test_armhf_int8_equals_the_same_runtime_on_x86(armhf_pi, device_root, vibrat
         shutil.rmtree(PI_HOME / x86_root[2:], ignore_errors=True)
     np.testing.assert_array_equal(*outputs["int8"])
     np.testing.assert_allclose(*outputs["float32"], atol=1e-5)
+
+
+def test_lesson_08_on_the_arm64_stand_in(arm64_pi, tmp_path) -> None:
+    """Lesson 08's solution (hidden tests cleared), run as a learner runs it with EDGELAB_PI,
+    EDGELAB_PI_KEY and EDGELAB_PI_PYTHON naming the stand-in (its host key in ~/.ssh/known_hosts),
+    deploys and measures both models on the aarch64 root: no error, and the saved reports say
+    emulated aarch64, agree with this machine and pass the lesson's check."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbgrader.preprocessors import ClearHiddenTests
+
+    from tools import arm_root
+
+    work = tmp_path / "lesson"
+    shutil.copytree(REPO / "lessons" / "08-deploy-to-a-pi", work)
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    shutil.copyfile(arm64_pi.known_hosts, home / ".ssh" / "known_hosts")
+    env = {k: v for k, v in os.environ.items() if k != "NBGRADER_EXECUTION"}
+    env.update(HOME=str(home), PYTHONPATH=str(REPO), XDG_STATE_HOME=str(tmp_path / "state"),
+               EDGELAB_PI=f"pi@127.0.0.1:{arm64_pi.port}", EDGELAB_PI_KEY=str(arm64_pi.key),
+               EDGELAB_PI_PYTHON=arm_root.DEVICE_PYTHON)
+    nb = nbformat.read(str(work / "deploy_to_a_pi.ipynb"), as_version=4)
+    nb, _ = ClearHiddenTests().preprocess(nb, {})
+    try:
+        NotebookClient(nb, timeout=600, resources={"metadata": {"path": str(work)}}).execute(env=env)
+    finally:
+        shutil.rmtree(arm64_pi.home / "edgelab", ignore_errors=True)  # the lesson's device folder
+    outputs = [o for cell in nb.cells for o in cell.get("outputs", [])]
+    assert [o for o in outputs if o["output_type"] == "error"] == []
+    printed = "".join(o.get("text", "") for o in outputs)
+    assert "EMULATED: an emulator runs this device's code" in printed
+    for variant in ("float32", "int8"):
+        report = json.loads((work / f"device_report_{variant}.json").read_text())
+        assert report["device"]["machine"] == "aarch64" and report["device"]["emulated"] is True
+        assert device_report.device_label(report).startswith("emulated aarch64")
+        assert report["agreement"] >= 0.99 and report["runtime"]["backend"] == "ai-edge-litert"
+        check = device_report.check_report(report, work / f"vibration_{variant}.tflite", max_p50_ms=10)
+        assert check.ok and check.kind == device_report.EMULATED, check
