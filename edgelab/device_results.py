@@ -327,15 +327,16 @@ def dashboard(folder: Optional[PathLike] = None, lesson: Optional[str] = LESSON)
             found = artifacts.load(artifacts.find(), ["vibration"])["vibration"]
         except (EdgelabError, ValueError) as exc:
             return w.HTML(f"<p class='edgelab-missing'>{html.escape(str(exc))}</p>")
-        folder = tempfile.mkdtemp(prefix="edgelab-example-class-")
-        example_class(folder, {v: found.variants[v].data for v in ("float32", "int8")})
-        lesson = None
+        with tempfile.TemporaryDirectory(prefix="edgelab-example-class-") as example:
+            example_class(example, {v: found.variants[v].data for v in ("float32", "int8")})
+            results = collect(example, None)
         note = (
             "<p class='edgelab-example-note'><b>A GENERATED example class</b>: its reports were made up "
             f"around the course's latency estimator to show the page. Set {CLASS_ENV} to a folder of "
             "submissions (e.g. <code>submitted/</code>) to see your class.</p>"
         )
-    results = collect(folder, lesson)
+    else:
+        results = collect(folder, lesson)
     wide = {"description_width": "initial"}
     variant = w.Dropdown(options=["all", *VARIANTS], value="all", description="variant", style=wide)
     kind = w.Dropdown(

@@ -142,3 +142,11 @@ def test_the_class_results_page_in_a_browser(tiny_model: dict, tmp_path: Path) -
         page.screenshot(path=str(SCREENSHOTS / "device-results.png"), full_page=True)
         assert "Traceback" not in page.inner_text("body") and errors == [], errors
         close(page)
+
+
+def test_dashboard_without_a_class_or_demo_models_says_how_to_build_them(tmp_path: Path, monkeypatch) -> None:
+    """With no class folder and no demo models, the page is one line naming the build command."""
+    monkeypatch.delenv(device_results.CLASS_ENV, raising=False)
+    monkeypatch.setenv("EDGELAB_DEMO_ARTIFACTS", str(tmp_path / "none"))
+    page = device_results.dashboard()
+    assert "class='edgelab-missing'" in page.value and "python -m edgelab.artifacts" in page.value
