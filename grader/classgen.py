@@ -181,6 +181,49 @@ def build(kind: str, source_nb, release_nb, partial_k: int = 1):
     return nb, expect(only={len(solutions) - 1})
 
 
+def with_answers(source_nb, release_nb, replaced: dict[str, str]):
+    """The perfect submission with the answer cells named in ``replaced`` (grade id -> source)
+    written differently, and its expected scores: the sections of those cells 0, all others full.
+    This is how a shortcut around an exercise is tested (calling the library function it
+    teaches, or copying what the screen shows): it must cost that exercise's points."""
+    nb = nbformat.from_dict(json.loads(json.dumps(release_nb)))
+    solutions, grades, by_id = _structure(source_nb, release_nb)
+    ids = {nb.cells[index].metadata["nbgrader"]["grade_id"]: k for k, index in enumerate(solutions)}
+    for gid, index in zip(ids, solutions):
+        nb.cells[index].source = replaced[gid] if gid in replaced else answer(by_id[gid].source)
+    lost = {ids[gid] for gid in replaced if gid in ids}
+    return nb, {gid: 0.0 if section in lost else points for gid, points, section in grades}
+
+
+def add_student(lesson: str, root: Path, name: str, replaced: dict[str, str],
+                release_root: Path | None = None) -> Student:
+    """Write ``submitted/<name>/<lesson>/``: the perfect submission with the answer cells in
+    ``replaced`` written differently (see :func:`with_answers`), and add it to the class file."""
+    root = Path(root)
+    release_dir = Path(release_root or root / "release") / lesson
+    dest = root / "submitted" / name / lesson
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.copytree(release_dir, dest)
+    expected: dict[str, float] = {}
+    found: set[str] = set()
+    for source in lesson_notebooks(root / "lessons" / lesson):
+        source_nb = nbformat.read(str(source), as_version=4)
+        release_nb = nbformat.read(str(release_dir / source.name), as_version=4)
+        nb, exp = with_answers(source_nb, release_nb, replaced)
+        nbformat.write(nb, str(dest / source.name))
+        expected.update(exp)
+        found.update(cells.grade_id(c) for c in source_nb.cells if cells.grade_id(c))
+    unknown = sorted(set(replaced) - found)
+    if unknown:
+        raise ValueError(f"{lesson} has no answer cell with grade id {', '.join(unknown)}")
+    manifest_path = root / f"class-{lesson}.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    manifest[name] = {"kind": "shortcut", "expected": expected}
+    manifest_path.write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    return Student(name=name, kind="shortcut", expected=expected)
+
+
 def class_kinds(size: int) -> list[str]:
     """``size`` kinds: every kind once (when ``size`` allows), the rest mostly honest."""
     if not isinstance(size, int) or not 1 <= size <= 1000:

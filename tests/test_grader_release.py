@@ -24,8 +24,8 @@ def test_release_passes_for_a_good_lesson_and_catches_a_wrong_solution(tmp_path:
     shutil.copytree(REPO / "lessons" / "00-welcome", broken)
     nb = json.loads((broken / "welcome.ipynb").read_text())
     for cell in nb["cells"]:
-        if cell["metadata"].get("nbgrader", {}).get("grade_id") == "answer_runtime":
-            cell["source"] = "### BEGIN SOLUTION\nanswer_runtime = \"a\"\n### END SOLUTION\n"
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == "answer_visible":
+            cell["source"] = "### BEGIN SOLUTION\nanswer_visible = \"a\"\n### END SOLUTION\n"
     (broken / "welcome.ipynb").write_text(json.dumps(nb))
 
     assert all_lessons(tmp_path) == ["00-welcome", "99-broken"]

@@ -260,7 +260,7 @@ def _set_answers(nb: dict, answers: dict[str, str]) -> dict:
 
 
 RIGHT_ANSWERS = {
-    "answer_runtime": 'answer_runtime = "b"\n',
+    "answer_visible": 'answer_visible = "b"\n',
     "weights_megabytes": (
         "def weights_megabytes(n_params, bits_per_weight):\n"
         "    if n_params < 0 or bits_per_weight not in (1, 2, 4, 8, 16, 32):\n"
@@ -268,7 +268,7 @@ RIGHT_ANSWERS = {
         "    return n_params * bits_per_weight / 8 / 1e6\n"),
 }
 PARTIAL_ANSWERS = {  # the quiz right (1 point), the function without input checks (0 of 2)
-    "answer_runtime": 'answer_runtime = "B "\n',
+    "answer_visible": 'answer_visible = "B "\n',
     "weights_megabytes": "def weights_megabytes(n_params, bits_per_weight):\n"
                          "    return n_params * bits_per_weight / 8 / 1e6\n",
 }

@@ -77,12 +77,12 @@ def test_rerun_keeps_edits_adds_lessons_updates_untouched_files(lessons: Path, t
     workspace.sync(ws, lessons)
     student_nb = ws / "00-welcome" / "welcome.ipynb"
     nb = nbformat.read(str(student_nb), as_version=4)
-    answer_cell(nb).source = 'answer_runtime = "c"  # my answer'
+    answer_cell(nb).source = 'answer_visible = "c"  # my answer'
     nbformat.write(nb, str(student_nb))
     report = workspace.sync(ws, lessons)  # the same course again: the edit is simply kept
     assert report.edited == ["00-welcome/welcome.ipynb"] and report.kept == []
     assert "newer" not in report.summary()
-    assert 'answer_runtime = "c"  # my answer' in all_text(student_nb)
+    assert 'answer_visible = "c"  # my answer' in all_text(student_nb)
 
     new_lesson = lessons / "01-more"  # the course gains a lesson...
     shutil.copytree(lessons / "00-welcome", new_lesson)
@@ -93,7 +93,7 @@ def test_rerun_keeps_edits_adds_lessons_updates_untouched_files(lessons: Path, t
     nbformat.write(changed, str(source))
 
     report = workspace.sync(ws, lessons)
-    assert 'answer_runtime = "c"  # my answer' in all_text(student_nb)
+    assert 'answer_visible = "c"  # my answer' in all_text(student_nb)
     assert "A paragraph added in the new version." not in all_text(student_nb)
     assert report.kept == ["00-welcome/welcome.ipynb"]
     assert "kept your version of 00-welcome/welcome.ipynb (the course has a newer one" in report.summary()
