@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import collections
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -123,7 +125,8 @@ def test_server_files_are_not_served(gallery: VoilaServer, browser) -> None:
     import urllib.error
     import urllib.request
 
-    for path in ("voila/files/.voila/voila.py", "voila/files/serve.py", f"voila/files/{DEMOS[0]}"):
+    for path in ("voila/files/.voila/voila.py", "voila/files/.voila/admission.py",
+                 "voila/files/.voila/busy.html", "voila/files/serve.py", f"voila/files/{DEMOS[0]}"):
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(f"{gallery.url}/{path}", timeout=10)
         assert refused.value.code in (403, 404), path
@@ -291,3 +294,120 @@ def test_an_abandoned_kernel_is_culled(browser) -> None:
         assert _wait_for(lambda: not abandoned & set(server.kernels()), 30), "abandoned kernel not culled"
         assert kept_kernels <= set(server.kernels()), "a connected visitor's kernel was culled"
         close(kept)
+
+
+# --- the demo server under load (demos/.voila/admission.py) ----------------------------------
+
+BURST_CLIENTS, BURST_REQUESTS = 20, 10  # 200 renders asked for by 20 addresses on loopback
+LOADED_DEMO = "fleet_rollout.ipynb"
+
+
+def _render(port: int, source: str, path: str) -> tuple:
+    """GET ``path`` from 127.0.0.1:``port`` as the client at address ``source``, reading the whole
+    page as a script does (it never connects to the kernel); (status, Retry-After, body), the
+    status "cut" if the page ended before its end (a render that gave way to a visitor)."""
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120, source_address=(source, 0))
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        try:
+            body = response.read().decode(errors="replace")
+        except (http.client.HTTPException, ValueError, OSError):
+            return "cut", "", ""
+        return response.status, response.getheader("Retry-After") or "", body
+    finally:
+        connection.close()
+
+
+def _resident_mb(pids: list[int]) -> float:
+    """Resident memory of processes ``pids`` in MB (those that ended count 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+    return total / 1024
+
+
+@pytest.mark.slow
+def test_a_burst_of_renders_does_not_keep_a_visitor_out(browser) -> None:
+    """20 scripted clients (127.0.0.2-21) ask for 200 renders while a visitor opens a demo in
+    Chromium: the visitor's page is interactive within 2x its time on the idle server, live
+    kernels never pass the cap, memory stays bounded, every refused render gets the busy or
+    rate-limit page with Retry-After, and no kernel is left once the burst is over."""
+    sys.path.insert(0, str(REPO / "demos"))
+    from serve import MAX_KERNELS
+
+    started = time.monotonic()
+    with voila_server() as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        path = f"/voila/render/{LOADED_DEMO}"
+        peak = {"kernels": 0, "mb": 0.0}
+        sampling = threading.Event()
+
+        def sample() -> None:
+            while not sampling.is_set():
+                kernels = server.kernels()
+                peak["kernels"] = max(peak["kernels"], len(kernels))
+                peak["mb"] = max(peak["mb"], _resident_mb([server.pid, *kernels]))
+                time.sleep(0.1)
+
+        answers: list = []
+
+        def client(k: int) -> None:  # each of its requests at once, as a script with threads would
+            answers.append(_render(port, f"127.0.0.{k + 2}", path))
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        idle_mb = _resident_mb([server.pid])
+        clients = [threading.Thread(target=client, args=(k,)) for k in range(BURST_CLIENTS)
+                   for _ in range(BURST_REQUESTS)]
+        try:
+            for thread in clients:
+                thread.start()
+            time.sleep(0.5)  # the burst is on: renders running, visits waiting, refusals
+            page, errors, loaded_s = open_demo(browser, server.url + path)
+            assert errors == [], errors
+            close(page)
+            for thread in clients:
+                thread.join(timeout=180)
+            assert _wait_for(lambda: server.kernels() == [], 60), f"kernels left: {server.kernels()}"
+            idle = []
+            for _ in range(2):  # the same visit on the idle server, after the burst
+                page, errors, seconds = open_demo(browser, server.url + path)
+                idle.append(seconds)
+                close(page)
+                assert _wait_for(lambda: server.kernels() == [], 30), "the visitor's kernel stayed"
+        finally:
+            sampling.set()
+            sampler.join()
+    idle_s = sum(idle) / len(idle)
+    print(f"visitor during the burst {loaded_s:.1f} s, idle {idle_s:.1f} s; peak {peak['kernels']} kernels, "
+          f"{peak['mb']:.0f} MB; answers {collections.Counter(a[0] for a in answers)}; "
+          f"{time.monotonic() - started:.0f} s in all")
+    assert loaded_s <= 2 * idle_s, (loaded_s, idle)
+    assert peak["kernels"] <= MAX_KERNELS
+    assert peak["mb"] <= idle_mb + MAX_KERNELS * 250
+    assert len(answers) == BURST_CLIENTS * BURST_REQUESTS
+    assert {status for status, _, _ in answers} <= {200, 429, 503, "cut"}
+    refused = [(status, retry, body) for status, retry, body in answers if status in (429, 503)]
+    assert refused and all(retry.isdigit() and f"again by itself in <b>{retry} s" in body
+                           for _, retry, body in refused)
+    assert any(status == 503 and "busy" in body for status, _, body in refused)
+
+
+def test_server_limits_are_checked_before_starting() -> None:
+    """demos/serve.py refuses limits that make no sense, naming the parameter and the range."""
+    sys.path.insert(0, str(REPO / "demos"))
+    from serve import voila_argv
+
+    for name in ("max_kernels", "max_renders", "client_burst", "unclaimed_after_s"):
+        with pytest.raises(ValueError, match=f"{name} must be a number >= 1"):
+            voila_argv(8866, **{name: 0})
+    argv = voila_argv(8866, max_kernels=5, max_renders=2)
+    assert "--DemoKernelManager.max_kernels=5" in argv and "--DemoKernelManager.max_renders=2" in argv
+    assert "--Voila.ip=127.0.0.1" in argv
