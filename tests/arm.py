@@ -2,8 +2,11 @@
 
 Each root (Debian bookworm arm64 with ai-edge-litert, armhf with tflite-runtime 2.14) is built
 once and kept in the git-ignored ``build/arm-roots/`` (rebuilt when its recipe changes; a fresh
-CI clone builds both), and its sshd is started once per test session on a free loopback port
-with a key made for the session. Test modules import the fixtures they use from here.
+CI clone builds both: minutes each, mostly dpkg under emulation). As soon as collection shows a
+test needs a root, its build starts in the background at the lowest CPU priority, so it uses the
+time other tests leave idle; the fixture waits for it. Its sshd is started once per test session
+on a free loopback port with a key made for the session. Test modules load this file with
+``pytest_plugins = ["arm"]``.
 """
 
 from __future__ import annotations
@@ -21,7 +24,20 @@ from conftest import REPO, require
 from edgelab import deploy
 from tools import arm_root
 
-BUILD_SECONDS: dict[str, float] = {}  # what building each root cost this session (0 when it was built)
+BUILD_SECONDS: dict[str, float] = {}  # how long each fixture waited for its root this session
+BUILDS: dict[str, subprocess.Popen] = {}  # background builds started at collection
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start building, in the background and niced, each root a collected test needs."""
+    for name in arm_root.ARCHES:
+        arch = arm_root.arch_of(name)
+        wanted = any(f"{name}_pi" in getattr(item, "fixturenames", ()) for item in session.items)
+        if wanted and name not in BUILDS and not arm_root.missing_tools(arch) and not arm_root.is_built(arch):
+            arm_root.BUILD.mkdir(parents=True, exist_ok=True)
+            with open(arm_root.BUILD / f"build-{name}.log", "w") as log:
+                BUILDS[name] = subprocess.Popen(["nice", "-n", "19", *arm_root.tool_argv("build", name)],
+                                                cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
 
 
 @dataclass
@@ -78,7 +94,11 @@ def stand_in(name: str, tmp_path_factory: pytest.TempPathFactory):
     missing = arm_root.missing_tools(arch)
     require(not missing, f"the {name} Pi stand-in (needs {', '.join(missing)})")
     start = time.monotonic()
-    arm_root.build(name)
+    if name in BUILDS:
+        returncode = BUILDS[name].wait()
+        log = arm_root.BUILD / f"build-{name}.log"
+        assert returncode == 0, f"building the {name} root failed: {log.read_text()[-3000:]}"
+    arm_root.build(name)  # nothing to do once built from this recipe
     BUILD_SECONDS[name] = time.monotonic() - start
     folder = tmp_path_factory.mktemp(f"arm-{name}")
     key = folder / "key"

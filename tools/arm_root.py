@@ -80,10 +80,10 @@ class Arch:
 
 ARCHES = {
     "arm64": Arch("arm64", "aarch64", "aarch64", "cortex-a76", "raspberry-pi-5-arm64.txt", "raspberry-pi-5",
-                  ("python3", "python3-venv", "openssh-server", "ca-certificates"),
+                  ("python3", "python3-venv", "openssh-server"),
                   ("numpy==2.4.6", "ai-edge-litert==2.3.0"), False, "ai-edge-litert"),
     "armhf": Arch("armhf", "armv7l", "arm", "cortex-a15", "raspberry-pi-4-armv7l.txt", "raspberry-pi-4",
-                  ("python3", "python3-venv", "python3-numpy", "openssh-server", "ca-certificates"),
+                  ("python3", "python3-venv", "python3-numpy", "openssh-server"),
                   ("tflite-runtime==2.14.0",), True, "tflite-runtime"),
 }
 # What the stand-in's sshd accepts: keys for `pi` only, and QEMU_CPU in every login's processes.
@@ -236,7 +236,8 @@ def bootstrap(arch: Arch, root: Path) -> None:
 
 
 def configure(arch: Arch, root: Path) -> None:
-    """DNS, pip configuration and CA certificates of the host; user ``pi``; the sshd config."""
+    """DNS, pip configuration and CA certificates of the host (no ca-certificates package: its
+    configuration takes minutes under emulation); user ``pi``; the sshd config."""
     for path in (Path("/etc/resolv.conf"), Path("/etc/hosts"), Path("/etc/pip.conf"),
                  Path("/etc/ssl/certs/ca-certificates.crt")):
         if path.is_file():
