@@ -314,15 +314,15 @@ def emulation_evidence() -> List[str]:
     """Why this process seems to run under a user-mode emulator (qemu-user); [] if nothing says so.
 
     qemu answers the guest's own ``/proc/self/...`` paths itself (``exe`` is the guest program),
-    but the kernel's view of this process is the emulator's: the interpreter binfmt_misc started
-    shows in ``/proc/<pid>/...`` when reached through a path qemu does not rewrite."""
+    but the kernel's view of a process is the emulator's: the interpreter binfmt_misc started
+    shows in ``/proc/<pid>/exe`` when reached through a path qemu does not rewrite, and in the
+    parent's (the login shell, itself emulated)."""
     evidence = []
-    for path in (f"/proc/./{os.getpid()}/exe", "/proc/./self/exe"):
+    for path in (f"/proc/./{os.getpid()}/exe", "/proc/./self/exe", f"/proc/{os.getppid()}/exe"):
         with contextlib.suppress(OSError):
             target = os.readlink(path)
             if "qemu" in target:  # e.g. /usr/libexec/qemu-binfmt/aarch64-binfmt-P, /usr/bin/qemu-arm-static
                 evidence.append(f"{path} is {target}")
-                break
     return evidence
 
 
