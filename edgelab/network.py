@@ -1,14 +1,26 @@
 """Network links and the cloud round trip: sourced link profiles and a seeded, vectorised simulator.
 
-A round trip to the cloud is the sum of: connection set-up (none on a reused connection,
-one RTT for a new TCP connection, two for new TCP + TLS 1.3), upload serialization
-(bytes / uplink bandwidth, with TCP slow start), propagation (one RTT drawn from the link's
-shifted log-normal), retransmission time-outs for lost packets, waiting in the cloud
-server's FIFO queue, the cloud's inference time, and download serialization. A request
-that arrives while the link is down either fails or waits for the link (``outage_policy``).
+A round trip to the cloud is: connection set-up (none on a reused connection, one RTT for a
+new TCP connection, two for new TCP + TLS 1.3), the upload, one propagation RTT, waiting in
+the cloud server's FIFO queue, the cloud's inference time, and the download; plus
+retransmission time-outs for lost packets. A request that arrives while the link is down
+either fails or waits for the link (``outage_policy``).
+
+An upload (or download) is a TCP transfer through a bottleneck link, modelled as TCP sends
+it (:func:`transfer_ms`): the sender puts a first flight of :data:`INITIAL_WINDOW` segments on
+the wire and then, in slow start, two more segments for each segment acknowledged, so each
+flight is twice the previous one. The link serializes segments one after another; while
+earlier segments are still in flight it keeps sending, so a flight leaves the link idle only
+for about ``max(0, RTT - flight x segment time)`` while the first acknowledgement comes back.
+Once a flight takes longer to serialize than one RTT (the window has reached the
+bandwidth-delay product) the link never idles again. Windows start small on a new
+connection, and on a reused one after an idle longer than the retransmission time-out with
+cubic (Linux restarts slow start, RFC 2861 / RFC 5681 section 4.1); BBR keeps its window, and
+a connection in steady use (requests closer than the time-out) has an open window.
 
 Every random draw comes from one :class:`numpy.random.Generator` seeded by ``seed``: the
-same arguments give the same numbers, so graded answers are reproducible.
+same arguments give the same numbers, so graded answers are reproducible. Each RTT the
+request waits for (hand-shakes, slow-start flights, the propagation) is its own draw.
 
 >>> from edgelab import network
 >>> lte = network.link("4g-lte")
@@ -24,7 +36,8 @@ import math
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+from types import MappingProxyType
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
@@ -37,6 +50,8 @@ INITIAL_WINDOW = 10  # segments, RFC 6928 (Linux default)
 RTO_MIN_MS = 200.0  # Linux TCP_RTO_MIN: a lost segment is resent after about SRTT + 200 ms
 SYN_RTO_MS = 1000.0  # RFC 6298: initial retransmission time-out for a lost SYN
 CONNECTIONS = ("reused", "new-tcp", "new-tls")
+CONGESTION_CONTROLS = ("cubic", "bbr")  # Linux's default (cubic) and Google's BBR
+HANDSHAKES = {"reused": 0, "new-tcp": 1, "new-tls": 2}  # RTTs before the request can be sent
 OUTAGE_POLICIES = ("fail", "wait")
 MAX_N = 50_000_000
 
@@ -106,6 +121,12 @@ class Link:
         sigma = math.log((self.rtt_p95_ms - self.rtt_min_ms) / body) / Z95
         return self.rtt_min_ms, math.log(body), sigma
 
+    @property
+    def rto_ms(self) -> float:
+        """The retransmission time-out TCP settles at on this link (Linux: about the smoothed
+        RTT plus its 200 ms minimum, ``TCP_RTO_MIN``)."""
+        return self.rtt_median_ms + RTO_MIN_MS
+
     def sample_rtt(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """``n`` independent round-trip times in ms."""
         shift, mu, sigma = self.rtt_lognormal
@@ -129,40 +150,67 @@ def _data() -> Dict[str, Any]:
     return json.loads(text)
 
 
-def radio(name: str) -> Radio:
-    """The radio (network interface) profile called ``name``."""
-    radios = _data()["radios"]
-    _checks.profile_name("radio", name, radios)
-    entry = radios[name]
+def _radio_from(name: str, entry: Mapping[str, Any]) -> Radio:
     return Radio(name=name, up_nj_per_bit=entry["up_nj_per_bit"], down_nj_per_bit=entry["down_nj_per_bit"],
                  active_mw=entry["active_mw"], tail_mj=entry["tail_mj"], tail_s=entry.get("tail_s", 0.0),
-                 sources=dict(entry["sources"]))
+                 sources=MappingProxyType(dict(entry["sources"])))
+
+
+@lru_cache(maxsize=1)
+def _radios() -> Mapping[str, Radio]:
+    """Every radio profile, parsed once (profiles are immutable)."""
+    return MappingProxyType({name: _radio_from(name, entry) for name, entry in _data()["radios"].items()})
+
+
+@lru_cache(maxsize=1)
+def _links() -> Mapping[str, Link]:
+    """Every link profile, parsed and checked once (profiles are immutable)."""
+    radios = _radios()
+    out = {}
+    for name, entry in _data()["links"].items():
+        rtt = entry["rtt_ms"]
+        out[name] = Link(name=name, description=entry["description"], rtt_min_ms=rtt["min"],
+                         rtt_median_ms=rtt["median"], rtt_p95_ms=rtt["p95"],
+                         uplink_mbps=entry["uplink_mbps"], downlink_mbps=entry["downlink_mbps"],
+                         loss=entry["loss"], duty_cycle=entry["duty_cycle"],
+                         availability=entry["availability"], outage_mean_s=entry["outage_mean_s"],
+                         radio=radios[entry["radio"]], sources=MappingProxyType(dict(entry["sources"])))
+    return MappingProxyType(out)
+
+
+def radio(name: str) -> Radio:
+    """The radio (network interface) profile called ``name``."""
+    _checks.profile_name("radio", name, _radios())
+    return _radios()[name]
+
+
+def radios() -> List[str]:
+    """The names of the radio profiles, e.g. ``"lte"``."""
+    return list(_radios())
 
 
 def links() -> List[str]:
     """The names of the link profiles, e.g. ``"4g-lte"``."""
-    return list(_data()["links"])
+    return list(_links())
 
 
 def link(name: str) -> Link:
     """The sourced link profile called ``name`` (see :func:`links`)."""
-    profiles = _data()["links"]
-    _checks.profile_name("link", name, profiles)
-    entry = profiles[name]
-    rtt = entry["rtt_ms"]
-    return Link(name=name, description=entry["description"], rtt_min_ms=rtt["min"],
-                rtt_median_ms=rtt["median"], rtt_p95_ms=rtt["p95"], uplink_mbps=entry["uplink_mbps"],
-                downlink_mbps=entry["downlink_mbps"], loss=entry["loss"], duty_cycle=entry["duty_cycle"],
-                availability=entry["availability"], outage_mean_s=entry["outage_mean_s"],
-                radio=radio(entry["radio"]), sources=dict(entry["sources"]))
+    _checks.profile_name("link", name, _links())
+    return _links()[name]
 
 
-def _as_link(value: Union[str, Link], name: str = "link") -> Link:
+def as_link(value: Union[str, Link], name: str = "link") -> Link:
+    """``value`` if it is a :class:`Link`, else the profile it names; a ValueError naming
+    ``name`` otherwise."""
     if isinstance(value, Link):
         return value
     if isinstance(value, str):
         return link(value)
     raise ValueError(f"{name} must be a Link or a link profile name ({', '.join(links())}); got {value!r}")
+
+
+_as_link = as_link  # the old private name, kept for callers outside this package
 
 
 # ---------------------------------------------------------------------------------------------
@@ -265,20 +313,85 @@ def wire_bytes(payload_bytes: float) -> float:
     return payload + float(_packets(payload)) * HEADER_BYTES
 
 
-def _serialization_ms(nbytes: float, mbps: float, duty_cycle: float) -> float:
-    wire = nbytes + float(_packets(nbytes)) * HEADER_BYTES
-    return wire * 8.0 / (mbps * 1e6 * duty_cycle) * 1000.0
+def serialization_ms(payload_bytes: float, mbps: float, duty_cycle: float = 1.0) -> float:
+    """Time (ms) to clock one message's wire bytes (:func:`wire_bytes`) onto a link of ``mbps``
+    megabits per second that may send a fraction ``duty_cycle`` of the time."""
+    rate = _checks.number("mbps", mbps, inclusive=False) * _checks.number(
+        "duty_cycle", duty_cycle, inclusive=False, maximum=1.0)
+    return wire_bytes(payload_bytes) * 8.0 / (rate * 1e6) * 1000.0
 
 
-def _slow_start_rounds(nbytes: float, mbps: float, rtt_ms: float) -> int:
-    """Extra RTTs that TCP slow start waits before ``nbytes`` are all sent (initial window of
-    10 segments doubling each RTT, until the window covers the bandwidth-delay product).
-    Applies on reused connections too: Linux restarts slow start after an idle period."""
-    segments = float(_packets(nbytes))
-    rounds = math.ceil(math.log2(segments / INITIAL_WINDOW + 1))
-    bdp_segments = mbps * 1e6 / 8 * rtt_ms / 1000 / MSS_BYTES
-    rounds_to_bdp = max(0, math.ceil(math.log2(max(bdp_segments / INITIAL_WINDOW, 1.0))))
-    return max(0, min(rounds - 1, rounds_to_bdp))
+def flights(payload_bytes: float, initial_window: float = INITIAL_WINDOW) -> List[int]:
+    """Segments in each flight TCP slow start sends ``payload_bytes`` in: ``initial_window``
+    segments, then twice as many each round trip, until all are sent (``math.inf``: one flight,
+    an open window)."""
+    window = initial_window if initial_window == math.inf else _checks.number(
+        "initial_window", initial_window, minimum=1.0)
+    left = int(_packets(_checks.number("payload_bytes", payload_bytes)))
+    out: List[int] = []
+    while left > 0:
+        take = left if math.isinf(window) else min(left, int(window))
+        out.append(take)
+        left -= take
+        window *= 2
+    return out
+
+
+def _transfer(payload: float, mbps: float, duty_cycle: float, window: float,
+              rtt: Callable[[int], Union[float, np.ndarray]]) -> Union[float, np.ndarray]:
+    """Time from the first byte sent until the last has left the bottleneck; ``rtt(k)`` is the
+    round trip waited for before flight ``k`` (k >= 1): a number or one draw per request."""
+    sizes = flights(payload, window)
+    per_ms = 8.0 / (mbps * duty_cycle * 1e3)  # ms per byte on the wire
+    total = sum(sizes)
+    full_ms = (MSS_BYTES + HEADER_BYTES) * per_ms
+    last_ms = (payload - (total - 1) * MSS_BYTES + HEADER_BYTES) * per_ms  # the last segment, shorter
+
+    def send_ms(first: int, count: int) -> float:
+        """Time to serialize segments first .. first + count - 1."""
+        return count * full_ms + ((last_ms - full_ms) if first + count == total else 0.0)
+
+    busy: Union[float, np.ndarray] = send_ms(0, sizes[0])  # the link sends flight 0 at once
+    first_done: Union[float, np.ndarray] = send_ms(0, 1)
+    sent = sizes[0]
+    for k in range(1, len(sizes)):
+        # the acknowledgement of the previous flight's first segment opens this one (twice as
+        # large); the link idles until then only if it has already sent everything in flight
+        start = np.maximum(first_done + rtt(k), busy)
+        first_done = start + send_ms(sent, 1)
+        busy = start + send_ms(sent, sizes[k])
+        sent += sizes[k]
+    return busy
+
+
+def transfer_ms(payload_bytes: float, mbps: float, rtt_ms: float, *, duty_cycle: float = 1.0,
+                initial_window: float = INITIAL_WINDOW) -> float:
+    """Time (ms) TCP needs to put ``payload_bytes`` through a bottleneck of ``mbps``: from its
+    first byte sent to its last byte leaving the link (add one-way propagation for arrival).
+
+    Slow start sends flights of ``initial_window``, 2x, 4x ... segments (see :func:`flights`).
+    Each flight after the first starts when the acknowledgement of the previous flight's first
+    segment returns, ``rtt_ms`` after that segment was sent, or when the link has finished
+    the previous flight, whichever is later: the link idles ``max(0, rtt_ms - flight x
+    segment time)`` per flight, never once a flight outlasts the RTT (the window has reached
+    the bandwidth-delay product). With one flight this is the serialization time,
+    :func:`serialization_ms`."""
+    payload = _checks.number("payload_bytes", payload_bytes)
+    rate = _checks.number("mbps", mbps, inclusive=False)
+    duty = _checks.number("duty_cycle", duty_cycle, inclusive=False, maximum=1.0)
+    rtt = _checks.number("rtt_ms", rtt_ms)
+    return float(_transfer(payload, rate, duty, initial_window, lambda _k: rtt))
+
+
+def restarts_slow_start(connection: str, congestion_control: str, idle_ms: Union[float, np.ndarray],
+                        rto_ms: float) -> Union[bool, np.ndarray]:
+    """Does a transfer start from the initial window? Always on a new connection; on a reused
+    one with cubic (Linux's default) after an idle longer than the retransmission time-out
+    ``rto_ms`` (Linux ``tcp_slow_start_after_idle``, RFC 2861); never on a reused one with BBR,
+    which keeps its window and paces at the bandwidth it measured. ``idle_ms`` may be an array."""
+    cold = np.logical_or(connection != "reused",
+                         np.logical_and(congestion_control == "cubic", np.asarray(idle_ms) > rto_ms))
+    return bool(cold) if np.ndim(cold) == 0 else cold
 
 
 def _retransmit_ms(packets: int, ln: Link, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -286,7 +399,7 @@ def _retransmit_ms(packets: int, ln: Link, rng: np.random.Generator, n: int) -> 
     fast retransmit (about one RTT); a loss among the last 3 waits for the retransmission
     time-out (Linux: about SRTT + 200 ms)."""
     tail = min(3, packets)
-    rto = RTO_MIN_MS + ln.rtt_median_ms
+    rto = ln.rto_ms
     out = rng.binomial(tail, ln.loss, size=n) * rto
     if packets > tail:
         out += rng.binomial(packets - tail, ln.loss, size=n) * ln.rtt_median_ms
@@ -381,24 +494,36 @@ class PathResult:
 
 
 def round_trip(link: Union[str, Link], payload_bytes: float, response_bytes: float = 200, *,
-               server_ms: float = 0.0, connection: str = "reused") -> Dict[str, float]:
-    """The median round trip, component by component (ms), for one request on an idle server:
-    what a learner adds up by hand. ``total_ms`` is their sum (no loss, no outage)."""
-    ln = _as_link(link)
+               server_ms: float = 0.0, connection: str = "reused",
+               congestion_control: str = "cubic") -> Dict[str, float]:
+    """The typical round trip, component by component (ms), of one request on an idle server,
+    with every RTT at the link's median: what a learner adds up by hand. ``total_ms`` is their
+    sum (no loss, no outage).
+
+    ``upload_ms`` and ``download_ms`` are TCP transfer times (:func:`transfer_ms`): the
+    serialization, plus the time the link idles while slow start waits for acknowledgements.
+    For a message that fits in the first flight (10 segments, 14,480 bytes) that is the
+    serialization alone. ``connection="reused"`` is a kept-alive connection used again after an
+    idle longer than the retransmission time-out (requests seconds apart): cubic starts its
+    window again, BBR does not (:func:`restarts_slow_start`)."""
+    ln = as_link(link)
     payload = _checks.number("payload_bytes", payload_bytes)
     response = _checks.number("response_bytes", response_bytes)
     server = _checks.number("server_ms", server_ms)
     connection = _checks.choice("connection", connection, CONNECTIONS)
+    cc = _checks.choice("congestion_control", congestion_control, CONGESTION_CONTROLS)
     rtt = ln.rtt_median_ms
-    setup = float({"reused": 0, "new-tcp": 1, "new-tls": 2}[connection] * rtt)
+    window = INITIAL_WINDOW if restarts_slow_start(connection, cc, math.inf, ln.rto_ms) else math.inf
+
+    def transfer(nbytes: float, mbps: float) -> float:
+        return float(_transfer(nbytes, mbps, ln.duty_cycle, window, lambda _k: rtt))
+
     parts = {
-        "setup_ms": setup,
-        "upload_ms": _serialization_ms(payload, ln.uplink_mbps, ln.duty_cycle)
-        + _slow_start_rounds(payload, ln.uplink_mbps, rtt) * rtt,
+        "setup_ms": float(HANDSHAKES[connection] * rtt),
+        "upload_ms": transfer(payload, ln.uplink_mbps),
         "propagation_ms": rtt,
         "server_ms": server,
-        "download_ms": _serialization_ms(response, ln.downlink_mbps, ln.duty_cycle)
-        + _slow_start_rounds(response, ln.downlink_mbps, rtt) * rtt,
+        "download_ms": transfer(response, ln.downlink_mbps),
     }
     parts["total_ms"] = sum(parts.values())
     return parts
@@ -406,19 +531,23 @@ def round_trip(link: Union[str, Link], payload_bytes: float, response_bytes: flo
 
 def simulate_cloud(link: Union[str, Link], payload_bytes: float, response_bytes: float = 200, *,
                    server_ms: float, service_cv: float = 0.1, request_rate: float = 1.0,
-                   servers: int = 1, connection: str = "reused", outage_policy: str = "fail",
-                   n: int = 100_000, seed: Optional[int] = 0, estimate: bool = True,
-                   label: Optional[str] = None) -> PathResult:
+                   servers: int = 1, connection: str = "reused", congestion_control: str = "cubic",
+                   outage_policy: str = "fail", n: int = 100_000, seed: Optional[int] = 0,
+                   estimate: bool = True, label: Optional[str] = None) -> PathResult:
     """Simulate ``n`` requests sent to the cloud over ``link``.
 
     Requests arrive as a Poisson stream at ``request_rate`` per second and are served first
     come, first served by ``servers`` servers whose inference takes ``server_ms`` on average
     (gamma, coefficient of variation ``service_cv``). ``connection`` is "reused" (keep-alive),
-    "new-tcp" (+1 RTT) or "new-tls" (+2 RTTs, TCP + TLS 1.3). A lost data packet costs a
-    retransmission time-out (SRTT + 200 ms, Linux; 1 s for a lost SYN). ``outage_policy``:
-    "fail" (the request fails) or "wait" (it waits until the link is back).
+    "new-tcp" (+1 RTT) or "new-tls" (+2 RTTs, TCP + TLS 1.3). Uploads and downloads are TCP
+    transfers (:func:`transfer_ms`); on a reused connection a request that follows the previous
+    one by more than the retransmission time-out starts slow start again with cubic, not with
+    BBR (``congestion_control``; :func:`restarts_slow_start`). Every RTT waited for is its own
+    draw from the link's distribution. A lost data packet costs a retransmission time-out
+    (SRTT + 200 ms, Linux; 1 s for a lost SYN). ``outage_policy``: "fail" (the request
+    fails) or "wait" (it waits until the link is back).
     """
-    ln = _as_link(link)
+    ln = as_link(link)
     payload = _checks.number("payload_bytes", payload_bytes)
     response = _checks.number("response_bytes", response_bytes)
     server = _checks.number("server_ms", server_ms)
@@ -426,6 +555,7 @@ def simulate_cloud(link: Union[str, Link], payload_bytes: float, response_bytes:
     rate = _checks.number("request_rate", request_rate, inclusive=False)
     servers = _checks.count("servers", servers, minimum=1, maximum=100_000)
     connection = _checks.choice("connection", connection, CONNECTIONS)
+    cc = _checks.choice("congestion_control", congestion_control, CONGESTION_CONTROLS)
     policy = _checks.choice("outage_policy", outage_policy, OUTAGE_POLICIES)
     n = _checks.count("n", n, minimum=1, maximum=MAX_N)
     _check_stable(rate, server, servers, "cloud server")
@@ -438,14 +568,20 @@ def simulate_cloud(link: Union[str, Link], payload_bytes: float, response_bytes:
         outage = np.zeros(n)
 
     rtt = ln.sample_rtt(n, rng)
-    handshakes = {"reused": 0, "new-tcp": 1, "new-tls": 2}[connection]
+    handshakes = HANDSHAKES[connection]
     setup = np.zeros(n)
     for _ in range(handshakes):
         setup += ln.sample_rtt(n, rng)
-    up_ser = _serialization_ms(payload, ln.uplink_mbps, ln.duty_cycle)
-    down_ser = _serialization_ms(response, ln.downlink_mbps, ln.duty_cycle)
-    up_rounds = _slow_start_rounds(payload, ln.uplink_mbps, ln.rtt_median_ms)
-    down_rounds = _slow_start_rounds(response, ln.downlink_mbps, ln.rtt_median_ms)
+    idle = np.diff(arrivals, prepend=-math.inf)
+    cold = restarts_slow_start(connection, cc, idle, ln.rto_ms)  # which requests start from IW
+
+    def transfer(nbytes: float, mbps: float) -> np.ndarray:
+        slow = _transfer(nbytes, mbps, ln.duty_cycle, INITIAL_WINDOW, lambda _k: ln.sample_rtt(n, rng))
+        open_window = _transfer(nbytes, mbps, ln.duty_cycle, math.inf, lambda _k: 0.0)
+        return np.where(cold, slow, open_window)
+
+    upload = transfer(payload, ln.uplink_mbps)
+    download = transfer(response, ln.downlink_mbps)
     up_packets = float(_packets(payload)) + (2 if connection == "new-tls" else 0)
     down_packets = float(_packets(response)) + (2 if connection == "new-tls" else 0)
 
@@ -457,7 +593,7 @@ def simulate_cloud(link: Union[str, Link], payload_bytes: float, response_bytes:
         if handshakes:  # a lost SYN or SYN-ACK waits for the 1 s initial time-out
             retx_up += rng.binomial(2, ln.loss, size=n) * SYN_RTO_MS
 
-    to_server = outage + setup + up_ser + up_rounds * rtt + 0.5 * rtt + retx_up
+    to_server = outage + setup + upload + 0.5 * rtt + retx_up
     at_server = arrivals + to_server
     services = _service_times(server, cv, n, rng)
     ok = ~failed
@@ -465,7 +601,7 @@ def simulate_cloud(link: Union[str, Link], payload_bytes: float, response_bytes:
     if ok.any():
         order = np.flatnonzero(ok)[np.argsort(at_server[ok], kind="stable")]
         waits[order] = fifo_waits(at_server[order], services[order], servers)
-    back = 0.5 * rtt + down_ser + down_rounds * rtt + retx_down
+    back = 0.5 * rtt + download + retx_down
     latency = to_server + waits + services + back
     latency[failed] = np.inf
 
@@ -479,10 +615,10 @@ def simulate_cloud(link: Union[str, Link], payload_bytes: float, response_bytes:
         energy += radio_used.active_mw * float(done.mean()) / 1000.0 + radio_used.tail_energy_mj(rate)
     components = {
         "outage_wait_ms": float(outage[ok].mean()) if ok.any() else 0.0,
-        "setup_ms": float(setup.mean()), "upload_ms": up_ser + up_rounds * float(rtt.mean()),
+        "setup_ms": float(setup.mean()), "upload_ms": float(upload.mean()),
         "propagation_ms": float(rtt.mean()), "retransmit_ms": float((retx_up + retx_down).mean()),
         "queue_ms": float(waits[ok].mean()) if ok.any() else 0.0, "server_ms": float(services.mean()),
-        "download_ms": down_ser + down_rounds * float(rtt.mean()),
+        "download_ms": float(download.mean()),
     }
     return PathResult(label=label or f"cloud via {ln.name}", latency_ms=latency, bytes_sent=up_wire,
                       bytes_received=down_wire, energy_mj=energy, estimate=estimate,
@@ -631,7 +767,7 @@ def compare(payload_bytes: float, response_bytes: float = 200, *, link: Union[st
     cloud_result = simulate_cloud(link, payload_bytes, response_bytes, server_ms=server_ms,
                                   request_rate=request_rate, servers=servers, connection=connection,
                                   outage_policy=outage_policy, n=n, seed=seed, estimate=cloud_estimate,
-                                  label=f"cloud ({cloud_dev.name}) via {_as_link(link).name}")
+                                  label=f"cloud ({cloud_dev.name}) via {as_link(link).name}")
     edge_label = f"edge ({edge_dev.name})"
     if edge_ms is None:
         est = devices.estimate_latency(edge_dev, model)
