@@ -14,8 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgelab.runtime import _distribution_version as _version
-from edgelab.runtime import backend_status
+from edgelab.runtime import backend_status, distribution_version
 
 # Distribution names of the course stack, and whether the course needs them.
 STACK = (
@@ -99,7 +98,7 @@ def run_checks() -> list[Check]:
         Check("architecture", platform.machine()),
     ]
     for dist, needed in STACK:
-        version = _version(dist)
+        version = distribution_version(dist)
         problem = ""
         if version is None and needed:
             problem = f"{dist} is missing: run `make course` (or pip install -e '.[course]')"
@@ -118,7 +117,7 @@ def run_checks() -> list[Check]:
         if s.name == "tflite-runtime" and s.version and not s.usable:
             checks.append(Check("tflite-runtime (legacy)", f"not used: {s.reason}"))
 
-    if _version("jupyterlab") is not None:
+    if distribution_version("jupyterlab") is not None:
         server = _server_extensions_enabled()
         for name in SERVER_EXTENSIONS:
             ok = server.get(name, False)

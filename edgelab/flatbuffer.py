@@ -34,7 +34,9 @@ WEIGHTED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CO
 MAX_TENSOR_ELEMENTS = 2**40
 
 
-def _schema() -> Any:
+def schema() -> Any:
+    """LiteRT's generated flatbuffer schema module (``ai_edge_litert.schema_py_generated``):
+    the .tflite format's tables and enums. Raises RuntimeMissingError without LiteRT."""
     try:
         from ai_edge_litert import schema_py_generated
     except ImportError as exc:
@@ -50,7 +52,7 @@ _OP_NAMES: Dict[int, str] = {}
 def op_name(code: int) -> str:
     """The BuiltinOperator name of an op code (``"CONV_2D"`` for 3), ``"UNKNOWN_<n>"`` otherwise."""
     if not _OP_NAMES:
-        ops = _schema().BuiltinOperator
+        ops = schema().BuiltinOperator
         _OP_NAMES.update({v: k for k, v in vars(ops).items() if not k.startswith("_") and isinstance(v, int)})
     return _OP_NAMES.get(code, f"UNKNOWN_{code}")
 
@@ -211,11 +213,11 @@ def _ints(value: Any) -> Tuple[int, ...]:
 
 def parse_model(data: bytes, label: str = "the model") -> ModelInfo:
     """Read and check a ``.tflite`` flatbuffer; raise :class:`ModelError` if it is inconsistent."""
-    schema = _schema()
+    tables = schema()
     if len(data) < 8 or data[4:8] != b"TFL3":
         raise ModelError(f"{label} is not a TFLite flatbuffer (no 'TFL3' identifier)")
     try:
-        model = schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
+        model = tables.ModelT.InitFromPackedBuf(bytearray(data), 0)
     except Exception as exc:  # the generated reader fails in many ways on corrupt bytes
         raise ModelError(f"{label} is truncated or corrupted: its FlatBuffer cannot be read "
                          f"({type(exc).__name__}). Copy or convert the model again.") from None

@@ -60,7 +60,8 @@ class BackendStatus:
     reason: str = ""
 
 
-def _distribution_version(dist: str) -> Optional[str]:
+def distribution_version(dist: str) -> Optional[str]:
+    """The installed version of distribution ``dist`` (e.g. "ai-edge-litert"), or None."""
     try:
         return importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError:
@@ -74,7 +75,7 @@ def _numpy_major() -> int:
 
 
 def _try_backend(name: str, dist: str, module: str, attr: str) -> tuple[Optional[Backend], str]:
-    version = _distribution_version(dist)
+    version = distribution_version(dist)
     if version is None:
         return None, f"{dist} is not installed"
     if name == "tflite-runtime" and _numpy_major() >= 2:
@@ -100,13 +101,13 @@ def backend_status(include_tensorflow: bool = True) -> list[BackendStatus]:
     found = False
     for name, dist, module, attr in _CANDIDATES:
         if name == "tensorflow" and (found or not include_tensorflow):
-            version = _distribution_version(dist)
+            version = distribution_version(dist)
             reason = "not imported (a lighter backend is available)" if found else "not checked"
             statuses.append(BackendStatus(name, version, version is not None and found, reason))
             continue
         backend, reason = _try_backend(name, dist, module, attr)
         found = found or backend is not None
-        statuses.append(BackendStatus(name, backend.version if backend else _distribution_version(dist),
+        statuses.append(BackendStatus(name, backend.version if backend else distribution_version(dist),
                                       backend is not None, reason))
     return statuses
 
@@ -216,8 +217,7 @@ def validate_structure(data: bytes, label: str = "the model") -> bool:
     Needs LiteRT's schema module; returns False (not checked) where it is not installed,
     True if the model passed. A bad model raises :class:`ModelError`."""
     try:
-        from edgelab.flatbuffer import _schema as schema
-        from edgelab.flatbuffer import parse_model
+        from edgelab.flatbuffer import parse_model, schema
         schema()
     except (ImportError, RuntimeMissingError):
         return False

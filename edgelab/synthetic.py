@@ -26,13 +26,13 @@ def conv_stack(input_size: int = 64, channels: int = 32, layers: int = 4, in_cha
     ``channels`` filters each, on an ``input_size`` x ``input_size`` x ``in_channels`` input.
     Multiply-accumulates per inference: ``input_size² x 9 x channels x (in_channels +
     (layers - 1) x channels)``. Returns the ``.tflite`` bytes."""
-    from edgelab.flatbuffer import _schema
+    from edgelab.flatbuffer import schema
 
     size = _checks.count("input_size", input_size, minimum=4, maximum=1024)
     width = _checks.count("channels", channels, minimum=1, maximum=1024)
     depth = _checks.count("layers", layers, minimum=1, maximum=64)
     cin = _checks.count("in_channels", in_channels, minimum=1, maximum=64)
-    s = _schema()
+    s = schema()
     rng = np.random.default_rng(seed)
 
     buffers = [s.BufferT()]  # buffer 0 is the empty buffer by convention
