@@ -14,9 +14,10 @@ earlier segments are still in flight it keeps sending, so a flight leaves the li
 for about ``max(0, RTT - flight x segment time)`` while the first acknowledgement comes back.
 Once a flight takes longer to serialize than one RTT (the window has reached the
 bandwidth-delay product) the link never idles again. Windows start small on a new
-connection, and on a reused one after an idle longer than the retransmission time-out with
-cubic (Linux restarts slow start, RFC 2861 / RFC 5681 section 4.1); BBR keeps its window, and
-a connection in steady use (requests closer than the time-out) has an open window.
+connection, and on a reused one after an idle of several retransmission time-outs with cubic
+(Linux halves the window per time-out of idle, RFC 2861); BBR keeps its window, and a
+connection in steady use (requests closer than the time-out) has an open window
+(:func:`start_window`).
 
 Every random draw comes from one :class:`numpy.random.Generator` seeded by ``seed``: the
 same arguments give the same numbers, so graded answers are reproducible. Each RTT the
@@ -52,6 +53,7 @@ SYN_RTO_MS = 1000.0  # RFC 6298: initial retransmission time-out for a lost SYN
 CONNECTIONS = ("reused", "new-tcp", "new-tls")
 CONGESTION_CONTROLS = ("cubic", "bbr")  # Linux's default (cubic) and Google's BBR
 HANDSHAKES = {"reused": 0, "new-tcp": 1, "new-tls": 2}  # RTTs before the request can be sent
+IDLE_MS = 10_000.0  # round_trip's reused connection: the previous request was seconds ago
 OUTAGE_POLICIES = ("fail", "wait")
 MAX_N = 50_000_000
 
@@ -123,9 +125,10 @@ class Link:
 
     @property
     def rto_ms(self) -> float:
-        """The retransmission time-out TCP settles at on this link (Linux: about the smoothed
-        RTT plus its 200 ms minimum, ``TCP_RTO_MIN``)."""
-        return self.rtt_median_ms + RTO_MIN_MS
+        """The retransmission time-out TCP settles at on this link: Linux's smoothed RTT plus
+        four times its mean deviation, at least :data:`RTO_MIN_MS` (``TCP_RTO_MIN``); the
+        deviation taken as about half the distance from median to p95."""
+        return self.rtt_median_ms + max(RTO_MIN_MS, 2.0 * (self.rtt_p95_ms - self.rtt_median_ms))
 
     def sample_rtt(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """``n`` independent round-trip times in ms."""
@@ -306,6 +309,11 @@ def _packets(nbytes: float) -> np.ndarray:
     return np.maximum(1, np.ceil(np.asarray(nbytes, dtype=float) / MSS_BYTES))
 
 
+def packets(payload_bytes: float) -> int:
+    """Packets one message takes: its payload in segments of at most :data:`MSS_BYTES` (at least one)."""
+    return int(_packets(_checks.number("payload_bytes", payload_bytes)))
+
+
 def wire_bytes(payload_bytes: float) -> float:
     """Bytes on the wire for one message: the payload plus one TCP/IP/Ethernet header
     (:data:`HEADER_BYTES`) per packet of at most :data:`MSS_BYTES` payload."""
@@ -383,15 +391,30 @@ def transfer_ms(payload_bytes: float, mbps: float, rtt_ms: float, *, duty_cycle:
     return float(_transfer(payload, rate, duty, initial_window, lambda _k: rtt))
 
 
-def restarts_slow_start(connection: str, congestion_control: str, idle_ms: Union[float, np.ndarray],
-                        rto_ms: float) -> Union[bool, np.ndarray]:
-    """Does a transfer start from the initial window? Always on a new connection; on a reused
-    one with cubic (Linux's default) after an idle longer than the retransmission time-out
-    ``rto_ms`` (Linux ``tcp_slow_start_after_idle``, RFC 2861); never on a reused one with BBR,
-    which keeps its window and paces at the bandwidth it measured. ``idle_ms`` may be an array."""
-    cold = np.logical_or(connection != "reused",
-                         np.logical_and(congestion_control == "cubic", np.asarray(idle_ms) > rto_ms))
-    return bool(cold) if np.ndim(cold) == 0 else cold
+def start_window(connection: str, congestion_control: str, idle_ms: Union[float, np.ndarray], rto_ms: float,
+                 segments: int) -> Union[float, np.ndarray]:
+    """The window (segments) a transfer of ``segments`` starts with, ``idle_ms`` after the
+    connection last sent (an array gives one window per request).
+
+    * a new connection: :data:`INITIAL_WINDOW`;
+    * a reused one, BBR: no restart after idle (BBR keeps its window and paces at the rate it
+      measured): an open window (``math.inf``);
+    * a reused one, cubic (Linux's default): the previous, like transfer grew the window to about
+      ``INITIAL_WINDOW + segments`` (one segment more per segment acknowledged); Linux halves it
+      once for every retransmission time-out ``rto_ms`` of idle, down to the initial window
+      (``tcp_slow_start_after_idle``, RFC 2861). Requests seconds apart start from the initial
+      window again; requests closer than one time-out find it open. (Cubic's HyStart may have
+      ended the growth earlier: the halved window is then an upper bound.)
+    """
+    if connection != "reused":
+        return float(INITIAL_WINDOW) if np.ndim(idle_ms) == 0 else np.full(np.shape(idle_ms), float(INITIAL_WINDOW))
+    if congestion_control == "bbr":
+        return math.inf if np.ndim(idle_ms) == 0 else np.full(np.shape(idle_ms), math.inf)
+    halvings = np.floor(np.maximum(np.asarray(idle_ms, dtype=float), 0.0) / rto_ms)
+    grown = INITIAL_WINDOW + segments
+    window = np.maximum(float(INITIAL_WINDOW), np.floor(grown / np.exp2(np.minimum(halvings, 60.0))))
+    window = np.where(window >= segments, math.inf, window)  # one flight holds it all: an open window
+    return float(window) if np.ndim(window) == 0 else window
 
 
 def _retransmit_ms(packets: int, ln: Link, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -505,7 +528,7 @@ def round_trip(link: Union[str, Link], payload_bytes: float, response_bytes: flo
     For a message that fits in the first flight (10 segments, 14,480 bytes) that is the
     serialization alone. ``connection="reused"`` is a kept-alive connection used again after an
     idle longer than the retransmission time-out (requests seconds apart): cubic starts its
-    window again, BBR does not (:func:`restarts_slow_start`)."""
+    window again, BBR does not (:func:`start_window`)."""
     ln = as_link(link)
     payload = _checks.number("payload_bytes", payload_bytes)
     response = _checks.number("response_bytes", response_bytes)
@@ -513,9 +536,10 @@ def round_trip(link: Union[str, Link], payload_bytes: float, response_bytes: flo
     connection = _checks.choice("connection", connection, CONNECTIONS)
     cc = _checks.choice("congestion_control", congestion_control, CONGESTION_CONTROLS)
     rtt = ln.rtt_median_ms
-    window = INITIAL_WINDOW if restarts_slow_start(connection, cc, math.inf, ln.rto_ms) else math.inf
+    idle = IDLE_MS
 
     def transfer(nbytes: float, mbps: float) -> float:
+        window = start_window(connection, cc, idle, ln.rto_ms, packets(nbytes))
         return float(_transfer(nbytes, mbps, ln.duty_cycle, window, lambda _k: rtt))
 
     parts = {
@@ -542,7 +566,7 @@ def simulate_cloud(link: Union[str, Link], payload_bytes: float, response_bytes:
     "new-tcp" (+1 RTT) or "new-tls" (+2 RTTs, TCP + TLS 1.3). Uploads and downloads are TCP
     transfers (:func:`transfer_ms`); on a reused connection a request that follows the previous
     one by more than the retransmission time-out starts slow start again with cubic, not with
-    BBR (``congestion_control``; :func:`restarts_slow_start`). Every RTT waited for is its own
+    BBR (``congestion_control``; :func:`start_window`). Every RTT waited for is its own
     draw from the link's distribution. A lost data packet costs a retransmission time-out
     (SRTT + 200 ms, Linux; 1 s for a lost SYN). ``outage_policy``: "fail" (the request
     fails) or "wait" (it waits until the link is back).
@@ -572,13 +596,16 @@ def simulate_cloud(link: Union[str, Link], payload_bytes: float, response_bytes:
     setup = np.zeros(n)
     for _ in range(handshakes):
         setup += ln.sample_rtt(n, rng)
-    idle = np.diff(arrivals, prepend=-math.inf)
-    cold = restarts_slow_start(connection, cc, idle, ln.rto_ms)  # which requests start from IW
+    idle = np.diff(arrivals, prepend=-math.inf)  # since the previous request (the first: long idle)
 
     def transfer(nbytes: float, mbps: float) -> np.ndarray:
-        slow = _transfer(nbytes, mbps, ln.duty_cycle, INITIAL_WINDOW, lambda _k: ln.sample_rtt(n, rng))
-        open_window = _transfer(nbytes, mbps, ln.duty_cycle, math.inf, lambda _k: 0.0)
-        return np.where(cold, slow, open_window)
+        windows = start_window(connection, cc, np.minimum(idle, 1e12), ln.rto_ms, packets(nbytes))
+        out = np.empty(n)
+        for window in np.unique(windows):  # a few distinct windows: one vectorised pass each
+            mine = windows == window
+            count = int(mine.sum())
+            out[mine] = _transfer(nbytes, mbps, ln.duty_cycle, window, lambda _k: ln.sample_rtt(count, rng))
+        return out
 
     upload = transfer(payload, ln.uplink_mbps)
     download = transfer(response, ln.downlink_mbps)
