@@ -417,7 +417,7 @@ def bytes_per_day(rows: Any, title: str = "") -> Drawing:
     ax.set_yticks(positions, [str(label) for label, _ in items])
     ax.invert_yaxis()
     ax.set_xscale("log")
-    low, high = min(values) / 5, max(values) * 300
+    low, high = min(values) / 5, max(values) * 3000
     ax.set_xlim(low, high)
     _byte_ticks(ax, low, high)
     ax.set_xlabel("bytes per day (log scale: each grid line is 10x more)")
@@ -697,7 +697,8 @@ def quantization_grid(values: Any, bits: int = 8, symmetric: bool = False,
     span_low, span_high = min(arr.min(), low), max(arr.max(), high)
     pad = (span_high - span_low) * 0.04 or scale
     bins = np.linspace(span_low - pad, span_high + pad, 90)
-    ax.hist(arr, bins=bins, color=PALETTE[0], alpha=0.85, label=f"{name} ({arr.size:,} values)")
+    heights, _, _ = ax.hist(arr, bins=bins, color=PALETTE[0], alpha=0.85,
+                            label=f"{name} ({arr.size:,} values)")
     shown = levels[::every]
     ax.vlines(shown, 0, 1, transform=ax.get_xaxis_transform(), colors=PALETTE[1], linewidth=0.8,
               label=f"{'each' if every == 1 else f'every {_ordinal(every)}'} of the {len(levels):,} grid "
@@ -705,8 +706,10 @@ def quantization_grid(values: Any, bits: int = 8, symmetric: bool = False,
     ax.axvspan(bins[0], low, color=PALETTE[3], alpha=0.15, label="clipped (outside the grid)")
     ax.axvspan(high, bins[-1], color=PALETTE[3], alpha=0.15)
     ax.set_xlim(bins[0], bins[-1])
+    ax.set_ylim(0, max(float(heights.max()), 1.0) * 1.3)  # room for the legend
     clipped = float(np.mean((arr < low - scale / 2) | (arr > high + scale / 2)))
-    ax.set_title(f"{name} on a {bits}-bit {'symmetric' if symmetric else 'asymmetric'} grid: scale "
+    article = "an" if bits == 8 else "a"
+    ax.set_title(f"{name} on {article} {bits}-bit {'symmetric' if symmetric else 'asymmetric'} grid: scale "
                  f"{scale:.4g}, zero point {zero_point}, range [{low:.3g}, {high:.3g}]"
                  + (f"; {clipped:.1%} clipped" if clipped else ""), fontsize=10)
     ax.set_xlabel("value")
@@ -714,11 +717,15 @@ def quantization_grid(values: Any, bits: int = 8, symmetric: bool = False,
     ax.legend(loc="upper right", fontsize=8)
     _tidy(ax, grid="y")
 
-    centre = 0.0 if low <= 0 <= high else float(np.median(arr))
+    centre = (low + high) / 2  # the middle of the values, a dozen levels from either end of the grid
+    if high - low > 13 * scale:
+        on_grid = arr[(arr >= low) & (arr <= high)]
+        middle = float(np.median(on_grid)) if on_grid.size else (low + high) / 2
+        centre = float(np.clip(middle, low + 6.5 * scale, high - 6.5 * scale))
     window = (centre - 6.5 * scale, centre + 6.5 * scale)
     inside = arr[(arr >= window[0]) & (arr <= window[1])]
-    zoom.hist(inside, bins=np.linspace(window[0], window[1], 105), color=PALETTE[0], alpha=0.5,
-              label="values (count per narrow bin, left axis)")
+    fine, _, _ = zoom.hist(inside, bins=np.linspace(window[0], window[1], 105), color=PALETTE[0], alpha=0.5,
+                           label="values (count per narrow bin, left axis)")
     near_mask = (levels >= window[0]) & (levels <= window[1])
     near = levels[near_mask]
     stored = quantize.quantize(arr, scale, zero_point, bits, narrow_range=symmetric).astype(np.int64)
@@ -727,7 +734,8 @@ def quantization_grid(values: Any, bits: int = 8, symmetric: bool = False,
     counts.vlines(near, 0, per_level, colors=PALETTE[1], linewidth=2.5,
                   label="values that round to each level (right axis)")
     counts.plot(near, per_level, "o", color=PALETTE[1], markersize=4)
-    counts.set_ylim(0, max(per_level + [1]) * 1.15)
+    counts.set_ylim(0, max(per_level + [1]) * 1.35)
+    zoom.set_ylim(0, max(float(fine.max()), 1.0) * 1.35)
     counts.set_ylabel("values per level")
     counts.spines["top"].set_visible(False)
     zoom.set_xlim(*window)
@@ -794,8 +802,8 @@ def pruning_threshold(weights: Any, sparsity: float, name: str = "weights") -> D
     ax.set_xlim(0, bins[-1])
     ax.set_xlabel("|w| (magnitude of a weight)")
     ax.set_ylabel("weights")
-    ax.set_title(f"{name}: {sparsity:.0%} sparsity removes {stats['relative_error']:.0%} of the "
-                 f"weights' L2 norm")
+    ax.set_title(f"{name}: {sparsity:.0%} sparsity; the zeroed weights' L2 norm is "
+                 f"{stats['relative_error']:.0%} of the whole")
     ax.legend(loc="upper right", fontsize=9)
     _tidy(ax, grid="y")
     return Drawing(fig)
