@@ -680,20 +680,24 @@ def _grid(values: np.ndarray, bits: int, symmetric: bool, scale: Optional[float]
 
 def quantization_grid(values: Any, bits: int = 8, symmetric: bool = False,
                       scale: Optional[float] = None, zero_point: Optional[int] = None,
-                      name: str = "weights") -> Drawing:
+                      name: str = "weights", zoom: bool = True) -> Drawing:
     """A histogram of ``values`` under the levels of their integer grid (every level, or every
     k-th when there are many), with the range outside the grid shaded: values there are clipped.
     The grid is :func:`edgelab.quantize.quantization_params` per tensor (``bits``,
     ``symmetric``), or the ``scale`` and ``zero_point`` you pass (e.g. a miscalibrated one).
-    The lower panel zooms in on a dozen levels around zero."""
-    from edgelab import quantize
-
+    With ``zoom`` a lower panel zooms in on a dozen levels in the middle of the values and counts
+    how many values each level stores."""
     arr = _values("values", values)
     scale, zero_point, qmin, qmax = _grid(arr, bits, symmetric, scale, zero_point)
     levels = (np.arange(qmin, qmax + 1) - zero_point) * scale
     low, high = float(levels[0]), float(levels[-1])
     every = max(1, math.ceil(len(levels) / 48))
-    fig, (ax, zoom) = _figure(9, 6, 2, 1, gridspec_kw={"height_ratios": [3, 2]})
+    if not isinstance(zoom, bool):
+        raise ValueError(f"zoom must be True or False; got {zoom!r}")
+    if zoom:
+        fig, (ax, lower) = _figure(9, 6, 2, 1, gridspec_kw={"height_ratios": [3, 2]})
+    else:
+        fig, ax = _figure(9, 3.8)
     span_low, span_high = min(arr.min(), low), max(arr.max(), high)
     pad = (span_high - span_low) * 0.04 or scale
     bins = np.linspace(span_low - pad, span_high + pad, 90)
@@ -716,37 +720,47 @@ def quantization_grid(values: Any, bits: int = 8, symmetric: bool = False,
     ax.set_ylabel("count")
     ax.legend(loc="upper right", fontsize=8)
     _tidy(ax, grid="y")
+    if zoom:
+        _zoom_on_levels(lower, arr, levels, scale, zero_point, bits, symmetric, qmin)
+    return Drawing(fig)
 
+
+def _zoom_on_levels(ax: Any, arr: np.ndarray, levels: np.ndarray, scale: float, zero_point: int, bits: int,
+                    symmetric: bool, qmin: int) -> None:
+    """A dozen grid levels in the middle of the values: the values as a fine histogram, and how
+    many of them :func:`edgelab.quantize.quantize` stores at each level (right axis)."""
+    from edgelab import quantize
+
+    low, high = float(levels[0]), float(levels[-1])
     centre = (low + high) / 2  # the middle of the values, a dozen levels from either end of the grid
     if high - low > 13 * scale:
         on_grid = arr[(arr >= low) & (arr <= high)]
-        middle = float(np.median(on_grid)) if on_grid.size else (low + high) / 2
+        middle = float(np.median(on_grid)) if on_grid.size else centre
         centre = float(np.clip(middle, low + 6.5 * scale, high - 6.5 * scale))
     window = (centre - 6.5 * scale, centre + 6.5 * scale)
     inside = arr[(arr >= window[0]) & (arr <= window[1])]
-    fine, _, _ = zoom.hist(inside, bins=np.linspace(window[0], window[1], 105), color=PALETTE[0], alpha=0.5,
-                           label="values (count per narrow bin, left axis)")
+    fine, _, _ = ax.hist(inside, bins=np.linspace(window[0], window[1], 105), color=PALETTE[0], alpha=0.5,
+                         label="values (count per narrow bin, left axis)")
     near_mask = (levels >= window[0]) & (levels <= window[1])
     near = levels[near_mask]
     stored = quantize.quantize(arr, scale, zero_point, bits, narrow_range=symmetric).astype(np.int64)
     per_level = np.bincount(stored - qmin, minlength=len(levels))[near_mask].tolist()
-    counts = zoom.twinx()
+    counts = ax.twinx()
     counts.vlines(near, 0, per_level, colors=PALETTE[1], linewidth=2.5,
                   label="values that round to each level (right axis)")
     counts.plot(near, per_level, "o", color=PALETTE[1], markersize=4)
     counts.set_ylim(0, max(per_level + [1]) * 1.35)
-    zoom.set_ylim(0, max(float(fine.max()), 1.0) * 1.35)
     counts.set_ylabel("values per level")
     counts.spines["top"].set_visible(False)
-    zoom.set_xlim(*window)
-    zoom.set_xlabel(f"value, zoomed in on ±6 steps around {centre:.3g}: each value is stored as the nearest "
-                    f"level, at most {scale / 2:.3g} away")
-    zoom.set_ylabel("count")
-    lines = zoom.get_legend_handles_labels()
-    extra = counts.get_legend_handles_labels()
-    zoom.legend(lines[0] + extra[0][:1], lines[1] + extra[1][:1], loc="upper right", fontsize=8)
-    _tidy(zoom, grid="y")
-    return Drawing(fig)
+    ax.set_ylim(0, max(float(fine.max()), 1.0) * 1.35)
+    ax.set_xlim(*window)
+    ax.set_xlabel(f"value, zoomed in on ±6 steps around {centre:.3g}: each value is stored as the nearest "
+                  f"level, at most {scale / 2:.3g} away")
+    ax.set_ylabel("count")
+    handles, labels = ax.get_legend_handles_labels()
+    more, more_labels = counts.get_legend_handles_labels()
+    ax.legend(handles + more[:1], labels + more_labels[:1], loc="upper right", fontsize=8)
+    _tidy(ax, grid="y")
 
 
 def error_vs_bits(values: Any, symmetric: bool = False, name: str = "weights") -> Drawing:

@@ -364,7 +364,7 @@ def test_quantization_grid_draws_quantizes_levels_and_counts() -> None:
 
 
 def test_quantization_grid_shows_a_miscalibrated_range_clipping() -> None:
-    """With a scale 4x too small the title gives the share of values outside the grid, shaded."""
+    """A scale 4x too small: the title gives the share of values outside the grid; zoom=False: one panel."""
     values = np.linspace(-1, 1, 2001)
     scale = 1 / 127 / 4
     ax = figures.quantization_grid(values, scale=scale, zero_point=0).axes[0]
@@ -372,6 +372,7 @@ def test_quantization_grid_shows_a_miscalibrated_range_clipping() -> None:
     share = np.mean((values < low - scale / 2) | (values > high + scale / 2))
     assert f"{share:.1%} clipped" in ax.get_title()
     assert "every 6th of the 256 grid levels" in ax.get_legend().get_texts()[1].get_text()
+    assert len(figures.quantization_grid(values, scale=scale, zero_point=0, zoom=False).axes) == 1
 
 
 def test_quantization_grid_refuses_bad_input() -> None:
@@ -384,6 +385,8 @@ def test_quantization_grid_refuses_bad_input() -> None:
         figures.quantization_grid([])
     with pytest.raises(ValueError, match="values must hold finite numbers"):
         figures.quantization_grid([0.1, float("nan")])
+    with pytest.raises(ValueError, match="zoom must be True or False"):
+        figures.quantization_grid([0.1, 0.2], zoom="yes")
 
 
 def test_error_vs_bits_is_quantize_errors_and_halves_per_bit() -> None:
