@@ -713,9 +713,9 @@ def quantization_grid(values: Any, bits: int = 8, symmetric: bool = False,
     ax.set_ylim(0, max(float(heights.max()), 1.0) * 1.3)  # room for the legend
     clipped = float(np.mean((arr < low - scale / 2) | (arr > high + scale / 2)))
     article = "an" if bits == 8 else "a"
-    ax.set_title(f"{name} on {article} {bits}-bit {'symmetric' if symmetric else 'asymmetric'} grid: scale "
-                 f"{scale:.4g}, zero point {zero_point}, range [{low:.3g}, {high:.3g}]"
-                 + (f"; {clipped:.1%} clipped" if clipped else ""), fontsize=10)
+    ax.set_title(f"{name} on {article} {bits}-bit {'symmetric' if symmetric else 'asymmetric'} grid\n"
+                 f"scale {scale:.4g}, zero point {zero_point}, range [{low:.3g}, {high:.3g}]"
+                 + (f"; {clipped:.1%} of the values clipped" if clipped else ""), fontsize=10)
     ax.set_xlabel("value")
     ax.set_ylabel("count")
     ax.legend(loc="upper right", fontsize=8)

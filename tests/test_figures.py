@@ -370,7 +370,7 @@ def test_quantization_grid_shows_a_miscalibrated_range_clipping() -> None:
     ax = figures.quantization_grid(values, scale=scale, zero_point=0).axes[0]
     low, high = -128 * scale, 127 * scale
     share = np.mean((values < low - scale / 2) | (values > high + scale / 2))
-    assert f"{share:.1%} clipped" in ax.get_title()
+    assert f"{share:.1%} of the values clipped" in ax.get_title()
     assert "every 6th of the 256 grid levels" in ax.get_legend().get_texts()[1].get_text()
     assert len(figures.quantization_grid(values, scale=scale, zero_point=0, zoom=False).axes) == 1
 
