@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 
 import pytest
+from conftest import require
 
 from tools import arm_root
 from tools.bare_machine import mounts_under
@@ -31,9 +33,9 @@ def test_each_stand_in_pins_a_cpu_qemu_has() -> None:
     import subprocess
 
     for arch in arm_root.ARCHES.values():
-        if arm_root.missing_tools(arch):
-            pytest.skip(f"qemu-{arch.qemu}-static is not installed")
-        listing = subprocess.run([f"qemu-{arch.qemu}-static", "-cpu", "help"], capture_output=True, text=True)
+        qemu = f"qemu-{arch.qemu}-static"
+        require(shutil.which(qemu) is not None, f"{qemu} (qemu-user-static)")
+        listing = subprocess.run([qemu, "-cpu", "help"], capture_output=True, text=True)
         assert arch.qemu_cpu in listing.stdout.split(), arch
         assert (arm_root.CPUINFO_DIR / arch.cpuinfo).read_text().count("processor\t:") == 4
 
