@@ -6,11 +6,14 @@ notebooks, never arbitrary code from the visitor (what a page sends to its kerne
 checked there: edgelab.widgets.guard). Each visit gets a fresh kernel; the demos import no
 TensorFlow, so a page is interactive in about 3-4 s (bench/bench_demos.py).
 
-Limits, so that visitors (or a script) cannot exhaust the machine (demos/.voila/admission.py):
-at most ``--max-kernels`` kernels alive and ``--max-renders`` notebooks executing at once;
-one page loading at a time per client address, ``--client-burst`` renders in a row then one
-every ``--client-refill`` seconds; a visit past these waits up to 15 s for its turn (the
-least-served client first) or gets a "busy, retry in N s" page that reloads itself.
+Limits, so that visitors (or a script) cannot exhaust the machine (demos/.voila/admission.py,
+checked before Voila reads the notebook, so a refusal costs next to nothing): at most
+``--max-kernels`` kernels alive (default 4 per CPU) and ``--max-renders`` notebooks executing
+at once (default CPUs - 1, at least 1); per client address, one page loading at a time and
+``--client-burst`` renders in a row, then one every ``--client-refill`` seconds (429). A visit
+past the render cap waits up to 15 s, the client that asked for fewest pages first; a render
+of a client asking for 3 or more pages in 10 s gives way to a visitor who is not. Otherwise
+a "busy, retry in N s" page (503, Retry-After) that reloads itself.
 
 A visitor's kernel is shut down when the tab closes (Voila's page does that on unload). A
 kernel whose page was served but no browser ever connected to (a script) is shut down
@@ -37,8 +40,8 @@ UNCLAIMED_AFTER_S = 10
 CPUS = os.cpu_count() or 1
 MAX_KERNELS = 4 * CPUS
 MAX_RENDERS = max(1, CPUS - 1)
-CLIENT_BURST = 10
-CLIENT_REFILL_S = 6
+CLIENT_BURST = 20
+CLIENT_REFILL_S = 3
 
 
 def _at_least(name: str, value: float, low: float) -> None:

@@ -312,13 +312,12 @@ def _render(port: int, source: str, path: str) -> tuple:
     try:
         connection.request("GET", path)
         response = connection.getresponse()
-        try:
-            body = response.read().decode(errors="replace")
-        except (http.client.HTTPException, ValueError, OSError):
-            return "cut", "", ""
-        return response.status, response.getheader("Retry-After") or "", body
+        body = response.read().decode(errors="replace")
+    except (http.client.HTTPException, ValueError, ConnectionError):
+        return "cut", "", ""
     finally:
         connection.close()
+    return response.status, response.getheader("Retry-After") or "", body
 
 
 def _resident_mb(pids: list[int]) -> float:
@@ -335,10 +334,11 @@ def _resident_mb(pids: list[int]) -> float:
 
 @pytest.mark.slow
 def test_a_burst_of_renders_does_not_keep_a_visitor_out(browser) -> None:
-    """20 scripted clients (127.0.0.2-21) ask for 200 renders while a visitor opens a demo in
-    Chromium: the visitor's page is interactive within 2x its time on the idle server, live
-    kernels never pass the cap, memory stays bounded, every refused render gets the busy or
-    rate-limit page with Retry-After, and no kernel is left once the burst is over."""
+    """20 scripted clients (127.0.0.2-21) ask for 200 renders at once while a visitor opens a
+    demo in Chromium: the visitor's page is interactive within 2x its time on the idle server
+    (median of 3 visits after the burst), live kernels never pass the cap, memory stays bounded,
+    every refused render gets the busy or rate-limit page with Retry-After (a script's render
+    that gave way to the visitor is cut), and no kernel is left once the burst is over."""
     sys.path.insert(0, str(REPO / "demos"))
     from serve import MAX_KERNELS
 
@@ -377,7 +377,7 @@ def test_a_burst_of_renders_does_not_keep_a_visitor_out(browser) -> None:
                 thread.join(timeout=180)
             assert _wait_for(lambda: server.kernels() == [], 60), f"kernels left: {server.kernels()}"
             idle = []
-            for _ in range(2):  # the same visit on the idle server, after the burst
+            for _ in range(3):  # the same visit on the idle server, after the burst
                 page, errors, seconds = open_demo(browser, server.url + path)
                 idle.append(seconds)
                 close(page)
@@ -385,7 +385,7 @@ def test_a_burst_of_renders_does_not_keep_a_visitor_out(browser) -> None:
         finally:
             sampling.set()
             sampler.join()
-    idle_s = sum(idle) / len(idle)
+    idle_s = sorted(idle)[1]  # the median
     print(f"visitor during the burst {loaded_s:.1f} s, idle {idle_s:.1f} s; peak {peak['kernels']} kernels, "
           f"{peak['mb']:.0f} MB; answers {collections.Counter(a[0] for a in answers)}; "
           f"{time.monotonic() - started:.0f} s in all")

@@ -13,7 +13,9 @@ so the server decides, before starting one, whether it can afford it:
   a better-placed visit takes its place, a 503 "busy" page;
 * a client that asked for ``flood_requests`` pages or more in the last ``flood_window_s``
   seconds is *flooding*: a render of it gives way to a waiting visit of a client that is not
-  (its kernel is shut down and its page ends), so a visitor never waits behind a script;
+  (its kernel is shut down and its page ends), and waits while such a visitor's page is still
+  loading in the browser (up to ``page_load_s`` seconds after it was served), so a visitor
+  neither waits behind a script nor shares the CPU with it while the page comes up;
 * at most ``max_kernels`` kernels alive (default 4 per CPU): a kernel whose page was served
   but whose browser never connected is *unclaimed* (a script, a crawler) and is shut down
   ``unclaimed_after_s`` seconds after its page was served, at once when room is needed.
@@ -45,6 +47,7 @@ from voila.handler import VoilaHandler
 
 BUSY_PAGE = Template((Path(__file__).resolve().parent / "busy.html").read_text())
 BUSY = "Many people are loading demos right now."
+PREEMPT_AFTER_S = 0.2  # a waiting visit checks for a flooding render to replace this much later
 RANK_WINDOW_S = 600.0  # requests counted when ranking waiting clients
 _CURRENT = contextvars.ContextVar("edgelab_demo_render", default=None)
 
@@ -94,10 +97,12 @@ class DemoKernelManager(AsyncMappingKernelManager):
     max_renders = Int(config=True, help="notebooks executing at once (default CPUs - 1, at least 1)")
     max_waiting = Int(8, config=True, help="visits waiting for a render slot at most")
     queue_wait_s = Float(15.0, config=True, help="seconds a visit waits for a render slot")
-    client_burst = Int(10, config=True, help="renders one client address may start in a row")
-    client_refill_s = Float(6.0, config=True, help="seconds for one more render of a client")
+    client_burst = Int(20, config=True, help="renders one client address may start in a row")
+    client_refill_s = Float(3.0, config=True, help="seconds for one more render of a client")
     flood_requests = Int(3, config=True, help="pages asked for in flood_window_s that make a client flooding")
     flood_window_s = Float(10.0, config=True, help="seconds over which flood_requests are counted")
+    page_load_s = Float(5.0, config=True,
+                        help="seconds a served visitor's page may take to connect before floods render again")
     unclaimed_after_s = Float(10.0, config=True,
                               help="seconds after its page was served that a never-connected kernel ends")
 
@@ -116,6 +121,8 @@ class DemoKernelManager(AsyncMappingKernelManager):
         self._waiting: list[Visit] = []
         self._starting = 0
         self._served: dict[str, float] = {}  # kernel id -> when its page was served
+        self._owner: dict[str, str] = {}  # kernel id -> the client address it was started for
+        self._regrant: Optional[asyncio.TimerHandle] = None
         self._claimed: set[str] = set()  # kernels a browser connected to
 
     # -- admission, before anything is read or rendered --
@@ -178,7 +185,8 @@ class DemoKernelManager(AsyncMappingKernelManager):
             worst.turn.set_exception(Refused(503, BUSY, 5))
         visit.turn = asyncio.get_running_loop().create_future()
         self._waiting.append(visit)
-        self._preempt_for(visit)
+        # decided a moment later: a script's first request is not yet seen as flooding
+        asyncio.get_running_loop().call_later(PREEMPT_AFTER_S, self._preempt_for, visit)
         try:
             await asyncio.wait_for(asyncio.shield(visit.turn), timeout=self.queue_wait_s)
         except asyncio.TimeoutError:
@@ -192,9 +200,9 @@ class DemoKernelManager(AsyncMappingKernelManager):
         return sum(1 for t in self._clients[client_ip].requests if t > since) >= self.flood_requests
 
     def _preempt_for(self, visit: Visit) -> None:
-        """If ``visit``'s client is not flooding, stop the latest render of a flooding client (its
-        kernel is shut down) and give the slot out again."""
-        if self._flooding(visit.client):
+        """If ``visit`` still waits and its client is not flooding, stop the latest render of a
+        flooding client (its kernel is shut down) and give the slot out again."""
+        if visit not in self._waiting or self._flooding(visit.client):
             return
         flooding = [v for v in self._rendering if self._flooding(v.client)]
         if not flooding:
@@ -203,8 +211,10 @@ class DemoKernelManager(AsyncMappingKernelManager):
         self.log.info("A render for %s (flooding) gives way to a visit from %s", victim.client, visit.client)
         victim.preempted = True
         self._rendering.remove(victim)
-        if victim.kernel_id is not None and victim.kernel_id in self._kernels:
-            asyncio.ensure_future(self.shutdown_kernel(victim.kernel_id))
+        if victim.kernel_id is not None:  # its page is streaming: end it, and its kernel
+            victim.handler.request.connection.close()
+            if victim.kernel_id in self._kernels:
+                asyncio.ensure_future(self.shutdown_kernel(victim.kernel_id))
         self._end(victim)
 
     def _end(self, visit: Visit) -> None:
@@ -218,8 +228,27 @@ class DemoKernelManager(AsyncMappingKernelManager):
             self._waiting.remove(visit)
             if not visit.turn.done():
                 visit.turn.set_exception(Refused(503, "The visitor left.", 1))
+        self._grant()
+
+    def _loading_visitor(self) -> float:
+        """Seconds left until the page of a visitor that is not flooding, served but not yet
+        connected, stops holding floods back (0: no such page)."""
+        now = time.monotonic()
+        left = [t + self.page_load_s - now for k, t in self._served.items()
+                if k not in self._claimed and k in self._owner and not self._flooding(self._owner[k])]
+        return max([0.0] + left)
+
+    def _grant(self) -> None:
+        """Give free render slots to the best-ranked waiting visits; a flooding client's waits while
+        a visitor's page is loading (checked again when it connects, or after the wait)."""
+        self._regrant = None
         while len(self._rendering) < self.max_renders and self._waiting:
             best = min(self._waiting, key=self._rank)
+            hold = self._loading_visitor() if self._flooding(best.client) else 0.0
+            if hold > 0:
+                if self._regrant is None:
+                    self._regrant = asyncio.get_running_loop().call_later(hold, self._grant)
+                return
             self._waiting.remove(best)
             self._rendering.append(best)
             best.turn.set_result(None)
@@ -232,6 +261,7 @@ class DemoKernelManager(AsyncMappingKernelManager):
         deadline = time.monotonic() - self.unclaimed_after_s + within_s
         for kernel_id in [k for k in self._served if k not in self._kernels]:
             del self._served[kernel_id]
+            self._owner.pop(kernel_id, None)
         return sorted((k for k, t in self._served.items() if t <= deadline and k not in self._claimed),
                       key=self._served.get)
 
@@ -264,6 +294,8 @@ class DemoKernelManager(AsyncMappingKernelManager):
                 self._starting -= 1
             if visit is not None:
                 visit.kernel_id = kernel_id
+                if kernel_id is not None:
+                    self._owner[kernel_id] = visit.client
                 if visit.preempted:  # it gave way before or while its kernel started
                     if kernel_id is not None:
                         await self.shutdown_kernel(kernel_id)
@@ -277,6 +309,9 @@ class DemoKernelManager(AsyncMappingKernelManager):
     def notify_connect(self, kernel_id: str) -> None:
         self._claimed.add(kernel_id)
         super().notify_connect(kernel_id)
+        if self._regrant is not None:  # the page held floods back: it is up now
+            self._regrant.cancel()
+            self._grant()
 
     async def cull_kernel_if_idle(self, kernel_id: str) -> None:
         """Unclaimed kernels go after ``unclaimed_after_s``; the others as Jupyter culls them."""
