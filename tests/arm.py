@@ -11,7 +11,9 @@ on a free loopback port with a key made for the session. Test modules load this 
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -37,7 +39,20 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             arm_root.BUILD.mkdir(parents=True, exist_ok=True)
             with open(arm_root.BUILD / f"build-{name}.log", "w") as log:
                 BUILDS[name] = subprocess.Popen(["nice", "-n", "19", *arm_root.tool_argv("build", name)],
-                                                cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+                                                cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+                                                start_new_session=True)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop a background build the session did not wait for (it stopped early): the whole group."""
+    for process in BUILDS.values():
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=30)
 
 
 @dataclass
