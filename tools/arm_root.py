@@ -359,6 +359,7 @@ def main(argv: list[str] | None = None) -> int:
             print(build(args.arch, fresh=args.fresh))
             return 0
         if os.environ.get(NAMESPACE_MARK) != arch.name:  # host side: again, in a new mount namespace
+            ensure_binfmt(arch)  # gone after a reboot
             env = dict(os.environ, PYTHONPATH=str(REPO), **{NAMESPACE_MARK: arch.name})
             private = ["unshare", "--mount", "--propagation", "private", "--"]
             os.execvpe("unshare", [*private, *tool_argv(*raw)], env)
