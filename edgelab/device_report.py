@@ -71,10 +71,15 @@ def lesson_target(pi: Optional[str] = None, *, key: Optional[str] = None, python
             raise ValueError(f"{label} must be a non-empty path string or None; got {value!r}")
     if spec and not autograding(env):
         key = key or (env.get(KEY_ENV) or "").strip() or None
-        named = python or (env.get(PYTHON_ENV) or "").strip() or None
-        how = ("python= of lesson_target" if python else f"the {PYTHON_ENV} environment variable" if named
-               else f"the default; set the {PYTHON_ENV} environment variable (or pass python=) to the "
-                    "device's Python")
+        from_env = (env.get(PYTHON_ENV) or "").strip() or None
+        named = python or from_env
+        if python is not None and python != from_env:
+            how = "python= of lesson_target"
+        elif named:  # lesson 08 passes EDGELAB_PI_PYTHON on as python=
+            how = f"the {PYTHON_ENV} environment variable"
+        else:
+            how = (f"the default; set the {PYTHON_ENV} environment variable (or pass python=) to the "
+                   "device's Python")
         return deploy.ssh_target(spec, key=key, known_hosts=known_hosts,
                                  python=named or deploy.DEFAULT_PYTHON, python_named_by=how)
     return deploy.simulated_target(profile, home=home)

@@ -134,6 +134,8 @@ def test_lesson_target_names_the_device_python_and_key(tmp_path) -> None:
     assert from_env.transport.key == key
     passed = device_report.lesson_target(python="/opt/py/bin/python", env=env, known_hosts=str(known))
     assert passed.python == "/opt/py/bin/python" and passed.python_named_by == "python= of lesson_target"
+    passed_on = device_report.lesson_target(python=env["EDGELAB_PI_PYTHON"], env=env, known_hosts=str(known))
+    assert "EDGELAB_PI_PYTHON" in passed_on.python_named_by  # lesson 08 passes the variable on
     default = device_report.lesson_target(env={"EDGELAB_PI": "pi@pi5.local"}, known_hosts=str(known))
     assert default.python == "edgelab-venv/bin/python"
     assert "set the EDGELAB_PI_PYTHON" in default.python_named_by
@@ -206,6 +208,7 @@ def test_a_wrong_device_python_names_the_setting_to_fix(sshd_servers, client_key
     with device_report.lesson_target(env=env, known_hosts=str(server.known_hosts)) as pi:
         assert pi.info()["runtime"]["backend"] == "tflite-runtime"
     wrong = dict(env, EDGELAB_PI_PYTHON="~/no-such-venv/bin/python")
-    with device_report.lesson_target(env=wrong, known_hosts=str(server.known_hosts)) as pi:
+    with device_report.lesson_target(python=wrong["EDGELAB_PI_PYTHON"], env=wrong,
+                                     known_hosts=str(server.known_hosts)) as pi:
         with pytest.raises(deploy.DeployError, match="set by the EDGELAB_PI_PYTHON environment variable"):
             pi.info()
