@@ -407,7 +407,9 @@ def start_window(connection: str, congestion_control: str, idle_ms: Union[float,
       ended the growth earlier: the halved window is then an upper bound.)
     """
     if connection != "reused":
-        return float(INITIAL_WINDOW) if np.ndim(idle_ms) == 0 else np.full(np.shape(idle_ms), float(INITIAL_WINDOW))
+        if np.ndim(idle_ms) == 0:
+            return float(INITIAL_WINDOW)
+        return np.full(np.shape(idle_ms), float(INITIAL_WINDOW))
     if congestion_control == "bbr":
         return math.inf if np.ndim(idle_ms) == 0 else np.full(np.shape(idle_ms), math.inf)
     halvings = np.floor(np.maximum(np.asarray(idle_ms, dtype=float), 0.0) / rto_ms)
@@ -604,7 +606,8 @@ def simulate_cloud(link: Union[str, Link], payload_bytes: float, response_bytes:
         for window in np.unique(windows):  # a few distinct windows: one vectorised pass each
             mine = windows == window
             count = int(mine.sum())
-            out[mine] = _transfer(nbytes, mbps, ln.duty_cycle, window, lambda _k: ln.sample_rtt(count, rng))
+            out[mine] = _transfer(nbytes, mbps, ln.duty_cycle, window,
+                                  lambda _k, c=count: ln.sample_rtt(c, rng))
         return out
 
     upload = transfer(payload, ln.uplink_mbps)

@@ -38,7 +38,8 @@ def test_published_figures_are_the_cited_ones() -> None:
     assert network.link("geo-satellite").rtt_median_ms == 630
     assert 44.1 <= network.link("4g-lte").rtt_median_ms <= 66.4
     five_g = network.link("5g")
-    assert (five_g.rtt_median_ms, five_g.uplink_mbps, five_g.downlink_mbps) == (47, 14.56, 265.8)  # Ookla H1 2024
+    # Ookla H1 2024
+    assert (five_g.rtt_median_ms, five_g.uplink_mbps, five_g.downlink_mbps) == (47, 14.56, 265.8)
     assert "assumption" not in five_g.sources["rtt_ms.median"]
 
 
@@ -171,7 +172,8 @@ def test_transfer_overlaps_serialization_with_the_acknowledgements() -> None:
 
 @given(payload=st.integers(0, 3_000_000), mbps=st.floats(0.01, 1000), rtt=st.floats(0, 2000))
 @settings(max_examples=60, deadline=None)
-def test_transfer_is_bounded_by_serialization_and_the_additive_sum(payload: int, mbps: float, rtt: float) -> None:
+def test_transfer_is_bounded_by_serialization_and_the_additive_sum(payload: int, mbps: float,
+                                                                     rtt: float) -> None:
     """A transfer never takes less than its serialization, nor more than serialization plus one
     whole RTT per extra flight (the old additive model, an upper bound)."""
     ser = network.serialization_ms(payload, mbps)

@@ -168,7 +168,8 @@ class Testbed:
             run(["ip", "-n", ns, "link", "set", dev, "gso_max_size", "1500"], check=False)
             # the congestion control of every connection to the peer, both ways (a namespace's
             # default may only be set to the host's allowed list: a route may name any)
-            run(["ip", "-n", ns, "route", "add", f"{peer}/32", "dev", dev, "congctl", self.congestion_control])
+            run(["ip", "-n", ns, "route", "add", f"{peer}/32", "dev", dev,
+                 "congctl", self.congestion_control])
             # each new connection starts like a first contact: no cached ssthresh from the last one
             self._ns(ns, "sysctl", "-qw", "net.ipv4.tcp_no_metrics_save=1")
         self._start_server()
@@ -224,10 +225,12 @@ class Testbed:
                     idle_ms: float = 0.0, warmup: int = 2, deadline_s: float = 300.0) -> Timings:
         """Time ``n`` real HTTP round trips from the device's namespace."""
         cmd = ["ip", "netns", "exec", self.client_ns, *realtime(), sys.executable, "-m",
-               "edgelab.linkcheck.client", "--url", self.url, "--n", str(n), "--payload", str(payload_bytes),
-               "--response", str(response_bytes), "--connection", connection, "--idle-ms", repr(float(idle_ms)),
+               "edgelab.linkcheck.client", "--url", self.url, "--n", str(n),
+               "--payload", str(payload_bytes), "--response", str(response_bytes),
+               "--connection", connection, "--idle-ms", repr(float(idle_ms)),
                "--warmup", str(warmup), "--deadline", str(deadline_s)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=deadline_s + 30, env=env_with_repo())
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=deadline_s + 30,
+                              env=env_with_repo())
         if proc.returncode != 0:
             raise RuntimeError(f"the client failed: {proc.stderr.strip()[-2000:]}")
         data = json.loads(proc.stdout)
