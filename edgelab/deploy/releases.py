@@ -308,26 +308,44 @@ class Target:
 
     # -- far edge --
 
-    def start_collect(self, collector: Optional[str], *, interval: float = 1.0, count: Optional[int] = None,
-                      device_id: Optional[str] = None, seed: int = 0, batch: int = 100,
-                      link_timeout: float = 5.0) -> None:
+    def start_collect(self, collector: Union[Collector, str, None], *, key: Optional[str] = None,
+                      interval: float = 1.0, count: Optional[int] = None, device_id: Optional[str] = None,
+                      seed: int = 0, batch: int = 100, link_timeout: float = 5.0) -> None:
         """Start the collect loop in the background on the device (it survives this connection):
-        predict on each reading, store it in the SQLite outbox, forward to ``collector``."""
+        predict on each reading, store it in the SQLite outbox, forward to ``collector``.
+
+        ``collector`` is a :class:`~edgelab.deploy.collect.Collector` (the device is enrolled
+        there and gets a new key), or its URL with the ``key`` it enrolled ``device_id`` with, or
+        None (store only). The key is written to the device (mode 0600), never on a command line."""
         if not (isinstance(interval, (int, float)) and 0 < interval <= 86400):
             raise ValueError(f"interval must be from 0 to 86400 seconds; got {interval!r}")
         if count is not None and (not isinstance(count, int) or count < 1):
             raise ValueError(f"count must be an integer >= 1 or None; got {count!r}")
-        if collector is not None and not str(collector).startswith(("http://", "https://")):
-            raise ValueError(f"collector must be an http:// or https:// URL; got {collector!r}")
+        if device_id is not None:
+            check_device_id(device_id)
+        url = collector.url if isinstance(collector, Collector) else collector
+        if url is not None and not str(url).startswith(("http://", "https://")):
+            raise ValueError("collector must be a Collector or an http:// or https:// URL; "
+                             f"got {collector!r}")
+        if isinstance(collector, str) and (key is None or device_id is None):
+            raise ValueError("with a collector URL, key and device_id are required (the key the collector "
+                             "enrolled device_id with: Collector.enroll(device_id)); or pass the Collector")
+        if key is not None:
+            check_key(key)
         args: List[Any] = ["--interval", interval, "--seed", seed, "--batch", batch,
                            "--link-timeout", link_timeout]
-        for flag, value in (("--collector", collector), ("--count", count), ("--device-id", device_id)):
-            if value is not None:
-                args += [flag, value]
         if self.status()["current"] is None:
             raise DeployError(f"{self.name}: no model is deployed: deploy one before start_collect()")
         if self.outbox()["running"]:
             raise DeployError(f"{self.name}: collect is already running there; stop_collect() first")
+        if isinstance(collector, Collector):
+            device_id = device_id or check_device_id(self.info()["hostname"])
+            key = collector.enroll(device_id, key)
+        if url is not None:
+            self._write_file(self.root, "collect.key", key.encode())
+        for flag, value in (("--collector", url), ("--count", count), ("--device-id", device_id)):
+            if value is not None:
+                args += [flag, value]
         argv = self._agent_argv("collect", *args)
         log = f"{self.root}/collect.log"
         script = 'log="$1"; shift; nohup "$@" >>"$log" 2>&1 </dev/null & echo $!'
