@@ -5,7 +5,7 @@ matplotlib :class:`~matplotlib.figure.Figure` (``drawing.figure``) made without 
 shows itself as a PNG when a notebook cell ends with it, in JupyterLab and in nbclient or
 nbconvert runs alike (it has ``_repr_png_``). :func:`png` turns a figure into PNG bytes for an
 ``ipywidgets.Image``: explorers and the Voila dashboards draw that way, because Voila stalls
-with pyplot and ``Output`` widgets (see :func:`edgelab.dashboards._png`).
+with pyplot and ``Output`` widgets (see :func:`edgelab.ui.explorer`).
 
 No global state: no pyplot, no style sheets, no randomness (every number comes from the
 arguments). matplotlib is imported inside the functions, so ``import edgelab.figures`` stays
@@ -796,13 +796,13 @@ def error_vs_bits(values: Any, symmetric: bool = False, name: str = "weights") -
 
 def pruning_threshold(weights: Any, sparsity: float, name: str = "weights") -> Drawing:
     """A histogram of ``|w|`` with the magnitude threshold that prunes a fraction ``sparsity``
-    (:func:`edgelab.lessonkit.magnitude_prune`), the pruned share shaded apart from the kept."""
-    from edgelab import lessonkit
+    (:func:`edgelab.prune.magnitude_prune`), the pruned share shaded apart from the kept."""
+    from edgelab import prune
 
     arr = _values("weights", weights)
     sparsity = _checks.number("sparsity", sparsity, maximum=1.0, max_inclusive=False)
-    stats = lessonkit.pruning_stats(arr, sparsity)
-    pruned = lessonkit.magnitude_prune(arr, sparsity).ravel() == 0
+    stats = prune.pruning_stats(arr, sparsity)
+    pruned = prune.magnitude_prune(arr, sparsity).ravel() == 0
     magnitude = np.abs(arr)
     bins = np.linspace(0, magnitude.max() * 1.02 or 1.0, 80)
     fig, ax = _figure(8.5, 4.4)
@@ -935,4 +935,236 @@ def memory_map(budgets: Any, labels: Optional[Sequence[str]] = None) -> Drawing:
     fig.legend(handles + more[1:], texts + more_texts[1:], loc="outside lower center", ncol=5, fontsize=8,
                frameon=False)
     fig.suptitle("Does it fit? The firmware in flash, the arena in SRAM")
+    return Drawing(fig)
+
+
+# ------------------------------------------------------- explorers and dashboards (edgelab.ui)
+
+ON_DEVICE_MS = 0.1  # where a tier without a network round trip sits on a log axis
+
+
+def tier_choice(latency_budget_ms: float, suggested: str, workload: str = "") -> Drawing:
+    """The tiers of :mod:`edgelab.tiers` as their typical network round trips (log ms; a tier on
+    the device has none) against the deadline ``latency_budget_ms``; the ``suggested`` tier (its
+    name, as :func:`edgelab.tiers.place` returns it) in colour, the others grey. ``workload``,
+    a line describing the question, is the subtitle."""
+    from edgelab import tiers
+
+    deadline = _checks.number("latency_budget_ms", latency_budget_ms, inclusive=False)
+    all_tiers = tiers.tiers()
+    names = [t.name for t in all_tiers]
+    suggested = _checks.choice("suggested", suggested, names)
+    fig, ax = _figure(9, 3.8)
+    for i, tier in enumerate(all_tiers):
+        low, high = tier.typical_rtt_ms
+        chosen = tier.name == suggested
+        colour = PALETTE[2] if chosen else "#bbbbbb"
+        if high <= 0:
+            ax.plot([ON_DEVICE_MS], [i], marker="D", markersize=10, color=colour, linestyle="none")
+            text = "no network: runs on the device"
+            x = ON_DEVICE_MS * 1.4
+        else:
+            ax.barh(i, high - low, left=low, height=0.55, color=colour)
+            text = f"round trip {low:g}–{high:g} ms"
+            x = high * 1.15
+        ax.text(x, i, text + ("   ← suggested" if chosen else ""), va="center", fontsize=9,
+                fontweight="bold" if chosen else "normal")
+    ax.axvline(deadline, color=PALETTE[3], linestyle="--", linewidth=1.8,
+               label=f"deadline {deadline:,.0f} ms")
+    ax.set_yticks(np.arange(len(all_tiers)), names)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    _plain_log_ticks(ax)
+    top = max(max(t.typical_rtt_ms[1] for t in all_tiers), deadline)
+    ax.set_xlim(ON_DEVICE_MS / 2, top * 200)
+    ax.set_xlabel("typical network round trip (ms, log scale)")
+    ax.set_title(f"Suggested: {suggested}" + (f"\n{textwrap.fill(workload, 95)}" if workload else ""),
+                 fontsize=10)
+    ax.legend(loc="lower right", fontsize=9)
+    _tidy(ax, grid="x")
+    return Drawing(fig)
+
+
+def latency_cdf(samples_ms: Mapping[str, Any], deadline_ms: Optional[float] = None,
+                title: str = "") -> Drawing:
+    """The share of requests answered within each time (a CDF, log time axis), one line per
+    ``{label: latencies in ms}`` (``inf`` = failed: never answered), with the deadline marked."""
+    if not isinstance(samples_ms, Mapping) or not samples_ms:
+        raise ValueError("samples_ms must map a label to an array of latencies (ms)")
+    fig, ax = _figure(7.5, 3.8)
+    finite_all = []
+    for k, (label, samples) in enumerate(samples_ms.items()):
+        arr = np.asarray(samples, dtype=np.float64).ravel()
+        if arr.size == 0 or np.any(np.isnan(arr)):
+            raise ValueError(f"samples_ms[{label!r}] must be a non-empty array of latencies (inf = failed)")
+        values = np.sort(arr[np.isfinite(arr)])
+        if values.size == 0:
+            ax.plot([], [], color=PALETTE[k % len(PALETTE)], label=f"{label}: never answers")
+            continue
+        picked = np.unique(np.linspace(0, values.size - 1, min(values.size, 800)).astype(int))
+        ax.plot(values[picked], (picked + 1) / arr.size, color=PALETTE[k % len(PALETTE)],
+                linestyle=LINE_STYLES[k % len(LINE_STYLES)], linewidth=2,
+                label=f"{label}: median {np.median(arr):,.3g} ms")
+        finite_all.append(values)
+    if deadline_ms is not None:
+        deadline = _checks.number("deadline_ms", deadline_ms, inclusive=False)
+        ax.axvline(deadline, color=PALETTE[3], linestyle=":", linewidth=1.8,
+                   label=f"deadline {deadline:,.0f} ms")
+    if finite_all:
+        ax.set_xscale("log")
+        _plain_log_ticks(ax)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("latency (ms, log scale)")
+    ax.set_ylabel("share of requests answered")
+    ax.set_title(title or "How soon are requests answered?")
+    ax.legend(loc="lower right", fontsize=9)
+    _tidy(ax)
+    return Drawing(fig)
+
+
+def _plain_log_ticks(ax: Any) -> None:
+    """Log-axis tick labels as plain numbers (0.1, 30, 2,000), none on the minor ticks."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: _num(value)))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+def device_latencies(candidates: Sequence[Mapping[str, Any]], max_latency_ms: float,
+                     pick: Optional[str] = None, limits: str = "") -> Drawing:
+    """Estimated latency per device (log ms) against the latency limit: ``candidates`` are
+    ``{"device", "estimate_ms", "ok"}`` (as :func:`edgelab.budget.choose_device` judges them;
+    ``inf``: cannot run). Devices meeting every limit in green, the others grey, the pick marked;
+    ``limits``, a line naming the model and all the limits, is the subtitle."""
+    limit = _checks.number("max_latency_ms", max_latency_ms, inclusive=False)
+    rows = list(candidates)
+    if not rows:
+        raise ValueError("candidates must hold at least one device")
+    fig, ax = _figure(8.5, 0.38 * len(rows) + 1.6)
+    runs = [float(r["estimate_ms"]) for r in rows if math.isfinite(float(r["estimate_ms"]))]
+    low = min(runs + [limit]) / 5
+    for i, row in enumerate(rows):
+        ms = float(row["estimate_ms"])
+        chosen = row["device"] == pick
+        colour = PALETTE[1] if chosen else PALETTE[2] if row["ok"] else "#bbbbbb"
+        if math.isfinite(ms):
+            ax.barh(i, ms, height=0.6, color=colour)
+            ax.text(ms * 1.15, i, f"{ms:,.3g} ms" + ("  ← pick" if chosen else ""), va="center", fontsize=8,
+                    fontweight="bold" if chosen else "normal")
+        else:
+            ax.text(low * 1.2, i, "cannot run this model", va="center", fontsize=8, color=GREY)
+    ax.axvline(limit, color=PALETTE[3], linestyle="--", linewidth=1.8, label=f"max latency {limit:,.3g} ms")
+    ax.set_yticks(np.arange(len(rows)), [str(r["device"]) for r in rows], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    _plain_log_ticks(ax)
+    ax.set_xlim(low, max(runs + [limit]) * 30)
+    ax.set_xlabel("estimated latency (ms, log scale; roofline estimate)")
+    ax.set_title(f"Pick: {pick or 'none meets every limit'} (green: meets latency, power and cost)"
+                 + (f"\n{limits}" if limits else ""), fontsize=10)
+    ax.legend(loc="lower right", fontsize=8)
+    _tidy(ax, grid="x")
+    return Drawing(fig)
+
+
+def report_check(accuracy: Optional[float], min_accuracy: float, p50_ms: Optional[float],
+                 max_p50_ms: float) -> Drawing:
+    """A device report against its two bars: accuracy (higher is better) and p50 latency (lower
+    is better, log scale), each a bar with the limit marked, green when it passes. A value the
+    report does not hold (None) is said so."""
+    floor = _checks.number("min_accuracy", min_accuracy, maximum=1.0)
+    budget = _checks.number("max_p50_ms", max_p50_ms, inclusive=False)
+    fig, (top, bottom) = _figure(8, 3.2, 2, 1)
+    for ax, value, limit, name, good in ((top, accuracy, floor, "accuracy", lambda v: v >= floor),
+                                         (bottom, p50_ms, budget, "p50 latency (ms)", lambda v: v <= budget)):
+        if value is None:
+            ax.text(0.5, 0.5, f"the report holds no {name}", transform=ax.transAxes, ha="center", color=GREY)
+        else:
+            ok = good(value)
+            ax.barh(0, value, height=0.5, color=PALETTE[2] if ok else PALETTE[3])
+            ax.text(value, 0.32, f" {value:.4g}: {'passes' if ok else 'fails'}", va="bottom", fontsize=9)
+        ax.axvline(limit, color="black", linestyle="--", linewidth=1.5,
+                   label=f"{'at least' if ax is top else 'at most'} {limit:.4g}")
+        ax.set_yticks([0], [name])
+        ax.set_ylim(-0.5, 0.8)
+        ax.legend(loc="upper right", fontsize=8)
+        _tidy(ax, grid="x")
+    top.set_xlim(0, 1.05)
+    values = [v for v in (p50_ms, budget) if v is not None and v > 0]
+    bottom.set_xscale("log")
+    _plain_log_ticks(bottom)
+    bottom.set_xlim(min(values) / 10, max(values) * 10)
+    top.set_title("The device report against the bars", fontsize=10)
+    return Drawing(fig)
+
+
+def tensor_use(layers: Sequence[Mapping[str, Any]], readers: Sequence[int], writers: Sequence[int],
+               tensor: str = "the tensor") -> Drawing:
+    """A model's operators in execution order (rows of :func:`layer_bytes`), as the bytes each
+    reads from the file and writes at run time (log scale), the ones that write ``tensor``
+    (positions in ``writers``) and read it (``readers``) in colour."""
+    rows = list(layers)
+    if not rows:
+        raise ValueError("layers must hold at least one operator (figures.layer_bytes)")
+    fig, ax = _figure(8.5, 0.36 * len(rows) + 1.7)
+    labels = []
+    for i, row in enumerate(rows):
+        role = "writes" if i in writers else "reads" if i in readers else ""
+        colour = PALETTE[1] if role == "writes" else PALETTE[0] if role == "reads" else "#cccccc"
+        total = max(float(row["constant_bytes"]) + float(row["activation_bytes"]), 1.0)
+        ax.barh(i, total, height=0.6, color=colour)
+        if role:
+            ax.text(total * 1.15, i, f"{role} it", va="center", fontsize=8, fontweight="bold")
+        labels.append(f"{i + 1}. {row['op']}")
+    ax.set_yticks(np.arange(len(rows)), labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    top = max(max(float(r["constant_bytes"]) + float(r["activation_bytes"]) for r in rows), 1.0) * 20
+    ax.set_xlim(1, top)
+    _byte_ticks(ax, 1, top)
+    ax.set_xlabel("bytes the operator reads from the file + writes at run time (log scale)")
+    shown = tensor if len(tensor) <= 60 else tensor[:57] + "..."
+    ax.set_title(f"{shown}: written by {len(writers)}, read by {len(readers)} operator(s)", fontsize=10)
+    _tidy(ax, grid="x")
+    return Drawing(fig)
+
+
+def outbox_timeline(hours: Any, queued: Any, delivered: Any, link_up: Any, title: str = "") -> Drawing:
+    """A far-edge outbox hour by hour (:func:`edgelab.fleetsim.simulate_outbox`): readings waiting
+    in the outbox and delivered so far, with the hours the link is down shaded."""
+    x = _values("hours", hours)
+    waiting = _values("queued", queued)
+    sent = _values("delivered", delivered)
+    up = np.asarray(link_up, dtype=bool).ravel()
+    if not (x.size == waiting.size == sent.size == up.size):
+        raise ValueError("hours, queued, delivered and link_up must have the same length")
+    fig, ax = _figure(7.5, 3.2)
+    ax.fill_between(x, 0, max(float(waiting.max()), float(sent.max())) * 1.05 + 1, where=~up,
+                    color=PALETTE[3], alpha=0.15, label="link down", step="post")
+    ax.step(x, waiting, where="post", color=PALETTE[0], linewidth=2, label="waiting in the outbox")
+    ax.step(x, sent, where="post", color=PALETTE[2], linestyle="--", linewidth=2,
+            label="delivered (cumulative)")
+    ax.set_xlabel("hour")
+    ax.set_ylabel("readings")
+    ax.set_title(title or "Store and forward through an outage", fontsize=10)
+    ax.legend(loc="upper left", fontsize=9)
+    _tidy(ax)
+    return Drawing(fig)
+
+
+def weights_before_after(reference: Any, values: Any, label: str, name: str = "weights") -> Drawing:
+    """Histograms of float32 weights (``reference``) and of the same weights as a variant's
+    runtime reads them (``values``, labelled ``label``), on the same bins."""
+    before = _values("reference", reference)
+    after = _values("values", values)
+    fig, ax = _figure(6.5, 3.2)
+    low, high = float(before.min()), float(before.max())
+    bins = np.linspace(low, high if high > low else low + 1.0, 120)
+    ax.hist(before, bins=bins, color=PALETTE[0], alpha=0.5, label="float32")
+    ax.hist(after, bins=bins, histtype="step", color=PALETTE[1], linewidth=1.4,
+            label=f"{label} (as the runtime reads it)")
+    ax.set_xlabel(f"weight value ({name})")
+    ax.set_ylabel("count")
+    ax.legend(loc="upper right", fontsize=9)
+    _tidy(ax, grid="y")
     return Drawing(fig)

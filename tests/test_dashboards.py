@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import ipywidgets as w
+import numpy as np
 import pytest
 
 from edgelab import dashboards, network
@@ -31,7 +32,7 @@ def test_dashboards_show_plots_as_images_not_output_widgets(build) -> None:
 
 
 def test_latency_numbers_match_the_simulator() -> None:
-    """The dashboard's table is network.compare's summary for the same inputs."""
+    """The dashboard's table and samples are network.compare's for the same inputs."""
     numbers = dashboards.latency_numbers(link="5g", payload_kb=50, request_rate=2, deadline_ms=100,
                                          cloud="cloud-gpu-t4", edge="raspberry-pi-5",
                                          model="mobilenet-v1-224-int8")
@@ -41,56 +42,102 @@ def test_latency_numbers_match_the_simulator() -> None:
                              edge="raspberry-pi-5", model=zoo.reference_model("mobilenet-v1-224-int8"),
                              n=dashboards.SIM_REQUESTS, seed=0, deadline_ms=100, request_rate=2)
     assert numbers["table"] == direct.summary(show=False)
+    assert np.array_equal(numbers["edge_ms"], direct.edge.latency_ms)
 
 
-def test_crossover_is_where_the_cloud_median_passes_the_edge() -> None:
-    """Below the crossover payload the cloud's median round trip is faster than the edge's."""
+def test_crossover_is_the_budgets_exactly() -> None:
+    """The crossover is budget.crossover_payload_bytes for the edge's simulated median and the
+    cloud's estimated server time: one byte less and the cloud's median round trip still wins."""
+    from edgelab import budget, devices, zoo
+
     numbers = dashboards.latency_numbers(link="ethernet-lan", payload_kb=1, request_rate=1, deadline_ms=100,
                                          cloud="cloud-gpu-t4", edge="raspberry-pi-4",
                                          model="mobilenet-v1-224-fp32")
-    cross = numbers["crossover_kb"]
+    cross = numbers["crossover_bytes"]
     edge_p50 = numbers["table"]["edge"]["p50_ms"]
-    assert cross is not None and cross > 0.1
-    from edgelab import devices, zoo
-
     server = devices.estimate_latency("cloud-gpu-t4", zoo.reference_model("mobilenet-v1-224-fp32")).ms
-    below = network.round_trip("ethernet-lan", payload_bytes=cross * 1000 / 1.3, response_bytes=200,
-                               server_ms=server)["total_ms"]
-    at = network.round_trip("ethernet-lan", payload_bytes=cross * 1000, response_bytes=200,
-                            server_ms=server)["total_ms"]
+    assert cross == budget.crossover_payload_bytes("ethernet-lan", edge_p50, server_ms=server,
+                                                   response_bytes=200)
+    assert 0 < cross < math.inf
+    below = budget.cloud_median_ms("ethernet-lan", cross - 1, server_ms=server, response_bytes=200)
+    at = budget.cloud_median_ms("ethernet-lan", cross, server_ms=server, response_bytes=200)
     assert below <= edge_p50 < at
 
 
-def test_latency_dashboard_follows_its_controls() -> None:
-    """Switching the link to geostationary satellite raises the cloud median above 500 ms."""
+def test_crossover_when_the_edge_cannot_run_the_model() -> None:
+    """A model that does not fit the edge device has no crossover (None), and the page says why."""
     box = dashboards.latency_dashboard()
-    before = box.result["table"]["cloud"]["p50_ms"]
+    box.controls["edge"].value = "arduino-nano-33-ble-sense"
+    assert box.numbers["crossover_bytes"] is None
+    assert "cannot run this model" in box.text.value
+
+
+def test_latency_dashboard_follows_its_controls() -> None:
+    """Switching the link to geostationary satellite raises the cloud median above 500 ms and
+    redraws the CDFs; every control redraws them."""
+    box = dashboards.latency_dashboard()
+    before = box.numbers["table"]["cloud"]["p50_ms"]
     plot_before = bytes(box.plot.value)
     box.controls["link"].value = "geo-satellite"
-    after = box.result["table"]["cloud"]["p50_ms"]
+    after = box.numbers["table"]["cloud"]["p50_ms"]
     assert after > 500 and after > before
     assert bytes(box.plot.value) != plot_before  # the CDF is redrawn
-    box.controls["edge device"].value = "arduino-nano-33-ble-sense"
-    assert not math.isfinite(box.result["table"]["edge"]["p50_ms"])  # MobileNet does not fit
+    for name, value in (("payload_kb", 1000.0), ("request_rate", 2.0), ("deadline_ms", 1000.0),
+                        ("cloud", _other(box.controls["cloud"])), ("model", "mobilenet-v1-224-fp32")):
+        drawn = bytes(box.plot.value)
+        box.controls[name].value = value
+        assert bytes(box.plot.value) != drawn, name
+    box.controls["edge"].value = "arduino-nano-33-ble-sense"
+    assert not math.isfinite(box.numbers["table"]["edge"]["p50_ms"])  # MobileNet does not fit
+
+
+def _other(dropdown: w.Dropdown) -> str:
+    """An option of ``dropdown`` other than the one selected."""
+    return next(value for value in dropdown.options if value != dropdown.value)
+
+
+def test_a_request_rate_the_edge_cannot_keep_up_with_is_explained() -> None:
+    """50 requests/s on a Pi 5 running MobileNet is refused by the simulator: the page says so
+    and hides the plot instead of failing."""
+    box = dashboards.latency_dashboard()
+    box.controls["request_rate"].value = 50
+    assert box.numbers is None and "Cannot compute this" in box.text.value
+    assert "request_rate" in box.text.value
+    box.controls["request_rate"].value = 5
+    assert box.numbers is not None
 
 
 def test_fleet_dashboard_follows_its_controls() -> None:
-    """A 100% failure rate stops the rollout at the canary; a longer outage queues more."""
+    """A 100% failure rate stops the rollout at the canary; a longer outage queues more and
+    redraws the outbox plot; a smaller fleet lowers the canary slider's maximum."""
+    from edgelab import fleetsim
+
     box = dashboards.fleet_dashboard()
-    box.controls["failure rate"].value = 1.0
-    assert box.result["rollout"].stopped and len(box.result["rollout"].stages) == 1
-    peak = box.result["outbox"].queued.max()
+    box.controls["failure_rate"].value = 1.0
+    assert box.numbers["rollout"].stopped and len(box.numbers["rollout"].stages) == 1
+    peak = box.numbers["peak_queued"]
     plot_before = bytes(box.plot.value)
-    box.controls["outage (hours)"].value = 30
-    assert box.result["outbox"].queued.max() > peak and box.result["outbox"].lost == 0
+    box.controls["outage_hours"].value = 30
+    assert box.numbers["peak_queued"] > peak and box.numbers["lost"] == 0
     assert bytes(box.plot.value) != plot_before  # the outbox plot is redrawn
+    direct = fleetsim.simulate_outbox(readings_per_hour=60, forward_per_hour=180, outage_start_h=6,
+                                      outage_hours=30, total_hours=72)
+    assert box.numbers["peak_queued"] == int(direct.queued.max())
+    assert box.numbers["drained_at_hour"] == direct.drained_at_hour
+    for name, value in (("readings_per_hour", 120), ("forward_per_hour", 100)):
+        drawn = bytes(box.plot.value)
+        box.controls[name].value = value
+        assert bytes(box.plot.value) != drawn, name
+    assert "never drains" in box.text.value  # forwarding 100/h cannot catch up with 120/h
+    box.controls["devices"].value = 4
+    assert box.controls["canary"].max == 4 and box.numbers["rollout"].n_devices == 4
 
 
 @pytest.mark.parametrize("build", [dashboards.latency_dashboard, dashboards.fleet_dashboard])
 def test_browser_state_is_clamped_to_each_controls_declared_range(build) -> None:
     """A front-end update that widens a slider's range and sets a value far outside it leaves
     the range as made and clamps the value; the dashboard recomputes with the clamped value."""
-    from edgelab.widgets import declared_range
+    from edgelab.ui import declared_range
 
     box = build()
     for control in box.controls.values():
@@ -99,10 +146,10 @@ def test_browser_state_is_clamped_to_each_controls_declared_range(build) -> None
             continue
         made = (control.min, control.max)
         control.set_state({"max": 1e12, "value": 1e12})
-        assert (control.min, control.max) == made or control.description == "canary devices"
+        assert (control.min, control.max) == made
         assert control.value <= bounds[1]
     if build is dashboards.fleet_dashboard:
-        assert box.result["rollout"].n_devices == 200
+        assert box.numbers["rollout"].n_devices == 200
 
 
 def _kernel_output(client, code: str) -> str:
@@ -128,7 +175,7 @@ def test_a_forged_comm_msg_is_clamped_in_the_kernel() -> None:
         forged = client.session.msg("comm_msg", {"comm_id": model_id, "data": {
             "method": "update", "state": {"max": 10**8, "value": 10**8}, "buffer_paths": []}})
         client.shell_channel.send(forged)
-        seen = _kernel_output(client, "print(slider.value, slider.max, box.result['rollout'].n_devices)")
+        seen = _kernel_output(client, "print(slider.value, slider.max, box.numbers['rollout'].n_devices)")
         assert seen.split() == ["200", "200", "200"]
     finally:
         client.stop_channels()
