@@ -272,8 +272,8 @@ def _check_threshold(name: str, value: Any, low: float, high: float) -> float:
     return float(value)
 
 
-def check_report(report: ReportSource, model: Any, *, min_accuracy: float = 0.9,
-                 max_p50_ms: float = 10.0) -> ReportCheck:
+def check_report(report: ReportSource, model: Any, *, min_accuracy: Optional[float] = 0.9,
+                 max_p50_ms: Optional[float] = 10.0) -> ReportCheck:
     """Check a saved ``edgelab.benchmark/1`` report (path or dict) against ``model``.
 
     Problems found: the schema is not met; the report's sha256 is not the model file's (it
@@ -281,9 +281,13 @@ def check_report(report: ReportSource, model: Any, *, min_accuracy: float = 0.9,
     latency is above ``max_p50_ms``; the report does not record whether the device was real
     (``device.simulated``) or, if simulated, which profile it imitated. Contradictions between
     the device facts (:func:`inconsistencies`) are ``flags`` and fail the check too.
+    ``min_accuracy=None`` or ``max_p50_ms=None``: no such bar (a grade must not hang on a value
+    that training or a busy machine decides).
     """
-    _check_threshold("min_accuracy", min_accuracy, 0.0, 1.0)
-    _check_threshold("max_p50_ms", max_p50_ms, 0.0, 1e7)
+    if min_accuracy is not None:
+        _check_threshold("min_accuracy", min_accuracy, 0.0, 1.0)
+    if max_p50_ms is not None:
+        _check_threshold("max_p50_ms", max_p50_ms, 0.0, 1e7)
     data, problem = _load(report)
     if data is None:
         return ReportCheck(False, [str(problem)], None)
@@ -311,11 +315,11 @@ def check_report(report: ReportSource, model: Any, *, min_accuracy: float = 0.9,
     if not isinstance(accuracy, (int, float)) or isinstance(accuracy, bool):
         accuracy = None
         problems.append("the report holds no accuracy: set report['accuracy'] before saving it")
-    elif accuracy < min_accuracy:
+    elif min_accuracy is not None and accuracy < min_accuracy:
         problems.append(f"accuracy {accuracy:.3f} is below the required {min_accuracy:.3f}")
     p50 = latency.get("p50")
     if isinstance(p50, (int, float)) and not isinstance(p50, bool) and math.isfinite(p50):
-        if p50 > max_p50_ms:
+        if max_p50_ms is not None and p50 > max_p50_ms:
             problems.append(f"p50 latency {p50:.4g} ms is above the budget of {max_p50_ms:g} ms")
     else:
         p50 = None

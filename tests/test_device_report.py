@@ -82,6 +82,21 @@ def test_check_report_lists_each_problem(tiny_model, tmp_path) -> None:
     assert gone.problems == [f"model file not found: {tmp_path / 'gone.tflite'}"]
 
 
+def test_check_report_without_bars_ignores_accuracy_and_latency_values(tiny_model) -> None:
+    """min_accuracy=None and max_p50_ms=None set no bar: a low accuracy and a slow p50 pass, a
+    missing accuracy and another model's report still fail."""
+    slow = local_report(tiny_model["path"], accuracy=0.1)
+    slow["latency_ms"] = {k: v * 1e6 for k, v in slow["latency_ms"].items()}
+    check = device_report.check_report(slow, tiny_model["path"], min_accuracy=None, max_p50_ms=None)
+    assert check.ok and check.problems == [] and check.accuracy == 0.1, check.problems
+    barred = device_report.check_report(slow, tiny_model["path"], max_p50_ms=slow["latency_ms"]["p50"] / 2)
+    assert len(barred.problems) == 2 and "below the required" in barred.problems[0]
+    unmeasured = local_report(tiny_model["path"], accuracy=None)
+    check = device_report.check_report(unmeasured, tiny_model["dynamic_path"], min_accuracy=None,
+                                       max_p50_ms=None)
+    assert not check.ok and "not yours" in check.problems[0] and "no accuracy" in check.problems[1]
+
+
 def test_check_report_rejects_bad_thresholds(tiny_model) -> None:
     """Thresholds out of range are ValueErrors naming the parameter and the range."""
     with pytest.raises(ValueError, match="min_accuracy must be a number from 0 to 1"):
