@@ -6,4 +6,5 @@ def round_trip_ms(payload_bytes, response_bytes, uplink_mbps, downlink_mbps, rtt
 
 
 total_ms = network.round_trip("5g", 12_000, 200, server_ms=8)["total_ms"]
-print(f"12,000 B over 5G to an 8 ms model: {total_ms:.2f} ms")
+total_mec_ms = network.round_trip("5g-mec", 12_000, 200, server_ms=8)["total_ms"]
+print(f"12,000 B over 5G to an 8 ms model: {total_ms:.2f} ms; to a MEC server: {total_mec_ms:.2f} ms")
