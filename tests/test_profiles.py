@@ -31,6 +31,8 @@ GRADED_FIELDS = {
     # lesson 03 3.2 (Pi 5 compute energy) and lesson 04 3.1 (roofline on these devices)
     ("device", "raspberry-pi-4"): None, ("device", "raspberry-pi-5"): None, ("device", "cloud-cpu"): None,
     ("device", "jetson-orin-nano"): None, ("device", "arduino-nano-33-ble-sense"): None,
+    # lesson 04 3.1's hidden tests also run the roofline on the issue-20 devices
+    ("device", "jetson-orin-nano-super"): None, ("device", "raspberry-pi-5-ai-hat"): None,
 }
 GRADED_ASSUMPTIONS_LEFT = {
     "link 5g: availability", "link 5g: loss", "link 5g: outage_mean_s", "link 5g: radio",
@@ -57,6 +59,13 @@ GRADED_ASSUMPTIONS_LEFT = {
     "device arduino-nano-33-ble-sense: efficiency.fp32", "device arduino-nano-33-ble-sense: efficiency.int8",
     "device arduino-nano-33-ble-sense: idle_w", "device arduino-nano-33-ble-sense: mem_bw_gbs",
     "device arduino-nano-33-ble-sense: peak_gops.fp16",
+    "device jetson-orin-nano-super: efficiency.fp16", "device jetson-orin-nano-super: efficiency.fp32",
+    "device jetson-orin-nano-super: efficiency.int8", "device jetson-orin-nano-super: flash_mb",
+    "device jetson-orin-nano-super: idle_w", "device jetson-orin-nano-super: overhead_ms",
+    "device jetson-orin-nano-super: peak_gops.fp16",
+    "device raspberry-pi-5-ai-hat: active_w", "device raspberry-pi-5-ai-hat: efficiency.int8",
+    "device raspberry-pi-5-ai-hat: flash_mb", "device raspberry-pi-5-ai-hat: idle_w",
+    "device raspberry-pi-5-ai-hat: mem_bw_gbs", "device raspberry-pi-5-ai-hat: overhead_ms",
 }
 
 
