@@ -41,6 +41,7 @@ INTERACTIONS = {
                                     "plot": True},
     "latency_explorer.ipynb": {"select": ("select >> nth=0", "geo-satellite"),
                                "watch": ".edgelab-table", "plot": True},
+    "device_results.ipynb": {"select": ("select >> nth=0", "int8"), "watch": ".edgelab-device-results"},
 }
 PLOT = "img.widget-image"
 
