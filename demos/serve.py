@@ -3,7 +3,7 @@
 Voila's safe defaults are kept and made explicit: it binds to 127.0.0.1, shows no
 tracebacks to visitors, serves only the files its allow/deny lists permit, and runs
 notebooks, never arbitrary code from the visitor (what a page sends to its kernel is
-checked there: edgelab.widgets.guard). Each visit gets a fresh kernel; the demos import no
+checked there: edgelab.ui.guard). Each visit gets a fresh kernel; the demos import no
 TensorFlow, so a page is interactive in about 3-4 s (bench/bench_demos.py).
 
 Limits, so that visitors (or a script) cannot exhaust the machine (demos/.voila/admission.py,

@@ -11,6 +11,7 @@ import time
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -286,6 +287,30 @@ def test_enroll_and_start_collect_check_their_arguments(tmp_path) -> None:
     with pytest.raises(ValueError, match="key and device_id are required"):
         sim.start_collect("http://127.0.0.1:9", device_id="pump-7")
     collector.close()
+
+
+@pytest.mark.slow
+def test_start_collect_with_a_collector_provisions_the_key_on_the_device_only(tiny_model, tmp_path) -> None:
+    """start_collect(collector) enrolls the device: its key is written to the device readable by
+    its owner only, is the key the collector holds, is on no command line, and the readings arrive."""
+    sim = deploy.simulated_target("raspberry-pi-4", home=tmp_path / "sim")
+    sim.deploy(tiny_model["path"])
+    collector = Collector(str(tmp_path / "collector.sqlite")).start()
+    try:
+        sim.start_collect(collector, interval=0.05, device_id="pump-7", link_timeout=1.0)
+        root = tmp_path / "sim" / "edgelab"
+        pid = (root / "collect.pid").read_text().strip()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        wait_for(lambda: collector.stats()["stored"] >= 3, 30, "readings signed with the provisioned key")
+    finally:
+        sim.stop_collect()
+        collector.close()
+    key_file = root / "collect.key"
+    key = key_file.read_text().strip()
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    with sqlite3.connect(tmp_path / "collector.sqlite") as db:
+        assert db.execute("SELECT key FROM devices WHERE device = 'pump-7'").fetchone() == (key,)
+    assert "collect" in cmdline and key not in cmdline
 
 
 @pytest.fixture
