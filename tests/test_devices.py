@@ -57,9 +57,12 @@ def test_every_device_number_has_a_source() -> None:
 @pytest.mark.parametrize("name, model, published_ms", CALIBRATION)
 def test_estimator_reproduces_the_benchmark_it_is_calibrated_on(name: str, model: ModelStats,
                                                                 published_ms: float) -> None:
-    """The roofline with the calibrated efficiency gives the published latency (within 5%)."""
+    """The roofline with the calibrated efficiency gives the published latency (within 5%; each
+    benchmark's error is shown with -s)."""
     est = devices.estimate_latency(name, model)
     assert est.kind == "estimate" and str(est).startswith("estimate:")
+    print(f"\n{name} {model.name} {model.precision}: estimate {est.ms:.1f} ms, "
+          f"published {published_ms:.1f} ms, error {est.ms / published_ms - 1:+.1%}")
     assert est.ms == pytest.approx(published_ms, rel=0.05)
 
 
