@@ -115,7 +115,8 @@ def latency_dashboard() -> w.VBox:
     """Cloud vs edge: latency CDFs, percentiles, deadline misses, bytes and energy per request."""
     controls = {
         "link": w.Dropdown(options=network.links(), value="4g-lte", description="link", style=WIDE),
-        "payload_kb": w.FloatLogSlider(value=150, base=10, min=-1, max=4, step=0.1,
+        # on the slider's grid (10 ** 2): a value off it is snapped by the page, which sends it back
+        "payload_kb": w.FloatLogSlider(value=100, base=10, min=-1, max=4, step=0.1,
                                        description="payload (kB)", readout_format=",.1f", style=WIDE),
         "request_rate": w.FloatSlider(value=5, min=0.5, max=50, step=0.5, description="requests / s",
                                       style=WIDE),

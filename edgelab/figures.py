@@ -1004,7 +1004,7 @@ def latency_cdf(samples_ms: Mapping[str, Any], deadline_ms: Optional[float] = No
         picked = np.unique(np.linspace(0, values.size - 1, min(values.size, 800)).astype(int))
         ax.plot(values[picked], (picked + 1) / arr.size, color=PALETTE[k % len(PALETTE)],
                 linestyle=LINE_STYLES[k % len(LINE_STYLES)], linewidth=2,
-                label=f"{label}: median {np.median(arr):,.3g} ms")
+                label=f"{label}: median {_num(float(np.median(arr)))} ms")
         finite_all.append(values)
     if deadline_ms is not None:
         deadline = _checks.number("deadline_ms", deadline_ms, inclusive=False)
@@ -1017,7 +1017,7 @@ def latency_cdf(samples_ms: Mapping[str, Any], deadline_ms: Optional[float] = No
     ax.set_xlabel("latency (ms, log scale)")
     ax.set_ylabel("share of requests answered")
     ax.set_title(title or "How soon are requests answered?")
-    ax.legend(loc="lower right", fontsize=9)
+    ax.legend(loc="best", fontsize=9)
     _tidy(ax)
     return Drawing(fig)
 
