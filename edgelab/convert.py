@@ -330,3 +330,16 @@ def convert_all(model: Any, representative_data: Any, name: Optional[str] = None
         iterator = tqdm(variants, desc="converting", unit="variant")
     return {v: convert(model, v, representative_data if v == "int8" else None, name, cache=cache)
             for v in iterator}
+
+
+def tensor_rows(model: Any) -> List[Dict[str, Any]]:
+    """One row per tensor of a ``.tflite`` model (bytes or a :class:`~edgelab.convert.ConvertedModel`):
+    index, name, dtype, shape, constant (holds weights), bytes, and quantization (scale count,
+    first scale, first zero point)."""
+    converted = model if isinstance(model, ConvertedModel) else ConvertedModel.from_bytes(model)
+    rows = []
+    for t in converted.info.tensors:
+        rows.append({"index": t.index, "name": t.name, "dtype": t.dtype, "shape": tuple(t.shape),
+                     "constant": t.is_constant, "bytes": len(t.data or b""), "scales": len(t.scales),
+                     "scale": t.scale, "zero_point": t.zero_point})
+    return rows

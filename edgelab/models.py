@@ -5,6 +5,8 @@
   on 2 CPU cores to about 97 % test accuracy.
 * :func:`train_vibration_model`: a tiny 1-D conv net for the synthetic vibration windows,
   the TinyML-sized case (a few thousand parameters).
+* :func:`digits_model`: the digits CNN an earlier lesson saved (``digits.keras``), or trained
+  now, so each lesson runs on its own.
 * :func:`build_mobilenet_v2`: Keras' MobileNetV2 with **random weights** (``weights=None``;
   nothing is downloaded). Use it for size and speed only: its predictions mean nothing.
   It makes latency figures comparable with published MobileNet tables.
@@ -19,9 +21,11 @@ TensorFlow and Keras are imported inside the functions (``import edgelab`` stays
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence, Union
 
 from edgelab import cache as edgecache
 from edgelab import datasets, quiet
@@ -236,3 +240,39 @@ def train_vibration_model(seed: int = 0, epochs: int = 15, window: int = 128,
         return model, fit(model, data, epochs, 32, seed, progress, "vibration model")
 
     return _trained("vibration_net", data, seed, epochs, train, cache, window=window)
+
+
+# the digits model a lesson saved, here or in lesson 05's folder (nbgrader grades a lesson in a copy)
+DIGITS_FILES = ("digits.keras", "../05-cloud-to-edge/digits.keras")
+
+
+def digits_model(search: Sequence[Union[str, os.PathLike]] = DIGITS_FILES, seed: int = 0,
+                 epochs: int = 10) -> Any:
+    """The trained digits CNN as a :class:`TrainedModel`.
+
+    Loads the first file of ``search`` that exists and holds a digits model (8x8x1 input, ten
+    outputs); otherwise trains one with :func:`train_digits_cnn` (``seed``,
+    ``epochs``; from the user's cache if it was trained before). The data split is always
+    ``datasets.load_digits(seed)``. ``train_seconds`` is 0 for a loaded file; ``history`` says
+    where the model came from (``{"source": ...}``).
+    """
+    seed = _check_int("seed", seed, 0, 2**31 - 1)
+    epochs = _check_int("epochs", epochs, 1, 500)
+    if isinstance(search, (str, os.PathLike)):
+        raise ValueError("search must be a sequence of paths, e.g. ('digits.keras',); got a single path")
+    for candidate in search:
+        path = Path(os.fspath(candidate))
+        if not path.is_file():
+            continue
+        keras = import_keras()
+        try:
+            with quiet.native_logs_silenced():
+                model = keras.models.load_model(path)
+        except Exception:  # a damaged or foreign file: train instead
+            continue
+        if tuple(model.inputs[0].shape[1:]) != datasets.DIGITS_SHAPE or model.outputs[0].shape[-1] != 10:
+            continue
+        data = datasets.load_digits(seed=seed)
+        accuracy = keras_accuracy(model, data.x_test, data.y_test)
+        return TrainedModel(model, data, accuracy, 0.0, 0, seed, {"source": str(path)})
+    return train_digits_cnn(seed=seed, epochs=epochs)

@@ -45,6 +45,8 @@ VALUE_CLASSES = frozenset({
     "edgelab.devices:Device",
     "edgelab.tiers:Tier",
     "edgelab.tiers:Placement",
+    "edgelab.budget:Candidate",
+    "edgelab.budget:DeviceChoice",
     "edgelab.deploy.fleet:RolloutReport",
     "edgelab.deploy.fleet:DeviceReport",
 })

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgelab import ModelError, load_interpreter
-from edgelab.convert import VARIANTS, ConvertedModel
+from edgelab import ModelError, load_interpreter, synthetic
+from edgelab.convert import VARIANTS, ConvertedModel, tensor_rows
 from edgelab.stats import ModelStats
 
 
@@ -187,3 +187,14 @@ def test_a_failing_conversion_raises_clearly_and_writes_nothing_to_fd2(
     assert capfd.readouterr().err == ""
     assert any("Erfinv" in note for note in getattr(info.value, "__notes__", []))
     assert not list(tmp_path.rglob("*.bin"))
+
+
+def test_tensor_rows_describe_a_real_model() -> None:
+    """The rows of a synthetic conv model list its constants with their bytes, and its input."""
+    data = synthetic.conv_stack(input_size=16, channels=8, layers=2, seed=0)
+    rows = tensor_rows(data)
+    model = ConvertedModel.from_bytes(data)
+    assert len(rows) == len(model.info.tensors)
+    assert sum(r["bytes"] for r in rows if r["constant"]) >= model.info.weight_bytes() > 0
+    assert rows[model.info.inputs[0]]["shape"] == (1, 16, 16, 3)
+    assert all(r["dtype"] == "float32" for r in rows if not r["constant"])

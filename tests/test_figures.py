@@ -17,9 +17,9 @@ from edgelab import (
     devices,
     drift,
     figures,
-    lessonkit,
     micro,
     network,
+    prune,
     quantize,
     synthetic,
     tiers,
@@ -410,7 +410,7 @@ def test_pruning_threshold_splits_the_histogram_at_the_magnitude_threshold() -> 
     pruned, kept = ax.containers[:2]
     assert sum(bar.get_height() for bar in pruned) == round(0.8 * weights.size)
     assert sum(bar.get_height() for bar in kept) == weights.size - round(0.8 * weights.size)
-    threshold = lessonkit.pruning_stats(weights, 0.8)["threshold"]
+    threshold = prune.pruning_stats(weights, 0.8)["threshold"]
     assert ax.get_lines()[0].get_xdata()[0] == pytest.approx(threshold)
     assert "80% sparsity" in ax.get_title()
     with pytest.raises(ValueError, match="sparsity must be"):

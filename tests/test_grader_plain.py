@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from edgelab.budget import choose_device
 from edgelab.stats import ModelStats
 from edgelab.tiers import place
 from grader.plain import (
@@ -86,11 +87,15 @@ def test_fake_values_arrive_as_plain_ones() -> None:
 
 
 def test_value_classes_are_rebuilt_and_others_refused() -> None:
-    """ModelStats and Placement come back as themselves; an unlisted dataclass is refused."""
+    """ModelStats, Placement and a DeviceChoice (nested Candidates) come back as themselves; an
+    unlisted dataclass is refused."""
     stats = ModelStats("tiny", macs=5, params=4, weight_bytes=4, precision="int8", activation_bytes=8)
     assert roundtrip(stats) == stats
     placement = place(latency_budget_ms=10)
     assert roundtrip(placement) == placement
+    choice = choose_device(stats, max_latency_ms=100, max_power_w=1, max_cost_usd=60)
+    back = roundtrip(choice)
+    assert back == choice and type(back.candidates[0]) is type(choice.candidates[0])
 
     from dataclasses import dataclass
 

@@ -1,8 +1,10 @@
-"""edgelab.models: the digits CNN (shared session model), the vibration net and MobileNetV2."""
+"""edgelab.models: the digits CNN (shared session model) and its loader, the vibration net and MobileNetV2."""
 
 from __future__ import annotations
 
 import pytest
+
+from edgelab import models
 
 
 def test_digits_cnn_is_accurate(digits_variants: dict) -> None:
@@ -41,3 +43,18 @@ def test_mobilenet_v2_builds_at_course_sizes() -> None:
         models.build_mobilenet_v2(224)
     with pytest.raises(ValueError, match="epochs must be an integer from 1"):
         models.train_digits_cnn(epochs=0)
+
+
+@pytest.mark.slow
+def test_digits_model_loads_a_saved_model(digits_variants: dict, tmp_path) -> None:
+    """A saved digits model is loaded (missing files skipped) with the same test accuracy."""
+    found = models.digits_model(search=[tmp_path / "missing.keras", digits_variants["keras"]])
+    assert found.history["source"] == str(digits_variants["keras"]) and found.train_seconds == 0
+    assert found.test_accuracy == pytest.approx(digits_variants["keras_accuracy"], abs=1e-9)
+    assert len(found.data.y_test) == len(digits_variants["y_test"])
+
+
+def test_digits_model_rejects_a_single_path() -> None:
+    """search must be a sequence of paths, not one path string."""
+    with pytest.raises(ValueError, match="search"):
+        models.digits_model(search="digits.keras")

@@ -110,3 +110,29 @@ def test_check_cells_name_their_exercise_and_say_when_they_pass(path: str) -> No
         assert re.match(r'^"""(Q\d+|\d+(\.\d+)?) · ', first), f"{path}: {first}"
         assert re.search(r'print\("[^"]*(passed the visible tests|a valid answer)[^"]*"\)\s*$', visible), \
             f"{path}: {meta['grade_id']}"
+
+
+QUIZ_ANSWER = re.compile(r'^\s*(\w+) = "([a-e])"\s*$', re.M)
+OPTION = re.compile(r"^- \*\*([a-e])\)\*\*", re.M)
+
+
+@pytest.mark.parametrize("path", LESSONS)
+def test_quizzes_are_scenarios_with_enough_options_and_a_small_share(path: str) -> None:
+    """Each one-letter quiz answer follows a question with at least four options (its answer one
+    of them), and quizzes give at most 20 % of the lesson's points: the grade rests on work."""
+    nb = nbformat.read(str(REPO / path), as_version=4)
+    quiz_points, total, quiz_answer = 0.0, 0.0, False
+    for index, cell in enumerate(nb.cells):
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            match = QUIZ_ANSWER.search(cell.source)
+            quiz_answer = match is not None
+            if quiz_answer:
+                question = nb.cells[index - 1].source
+                options = OPTION.findall(question)
+                assert len(options) >= 4, f"{path}: {meta['grade_id']} offers {options}"
+                assert match.group(2) in options, f"{path}: {meta['grade_id']}"
+        elif meta.get("grade"):
+            total += float(meta.get("points", 0))
+            quiz_points += float(meta.get("points", 0)) if quiz_answer else 0.0
+    assert total > 0 and quiz_points / total <= 0.2, f"{path}: quizzes give {quiz_points} of {total} points"
