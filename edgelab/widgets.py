@@ -256,7 +256,7 @@ def report_numbers(report: object, model: object, min_accuracy: float, max_p50_m
     check = device_report.check_report(report, model, min_accuracy=min_accuracy, max_p50_ms=max_p50_ms)
     return {"ok": check.ok, "problems": list(check.problems), "flags": list(check.flags),
             "accuracy": check.accuracy, "p50_ms": check.p50_ms, "min_accuracy": float(min_accuracy),
-            "max_p50_ms": float(max_p50_ms), "text": str(check), "check": check}
+            "max_p50_ms": float(max_p50_ms), "text": str(check)}
 
 
 def report_explorer(report: object, model: object) -> w.VBox:
@@ -396,8 +396,8 @@ def quantization_numbers(values: object, bits: int, symmetric: bool, per_channel
     shown = int(np.argmin(scales)) if axis is not None else None
     return {"bits": int(bits), "symmetric": bool(symmetric), "per_channel": axis is not None,
             "size": int(arr.size), "min": float(arr.min()), "max": float(arr.max()),
-            "scales": scales.tolist(), "zero_points": zeros.tolist(), "error": err,
-            "mse": float(err.mse), "max_abs": float(err.max_abs), "sqnr_db": float(err.sqnr_db),
+            "scales": scales.tolist(), "zero_points": zeros.tolist(), "mse": float(err.mse),
+            "max_abs": float(err.max_abs), "mean_abs": float(err.mean_abs), "sqnr_db": float(err.sqnr_db),
             "float32_bytes": int(arr.size * 4), "quantized_bytes": arr.size * bits / 8, "shown": shown}
 
 
@@ -431,7 +431,7 @@ def quantization_explorer(values: object, name: str = "weights") -> w.VBox:
         return pre(f"{name}: {n['size']:,} values in [{n['min']:.4g}, {n['max']:.4g}]\n"
                    f"{len(n['scales'])} scale(s): {min(n['scales']):.4g} .. {max(n['scales']):.4g}; "
                    f"zero point(s) {zeros}\n"
-                   f"max |error| {n['max_abs']:.4g}, mean |error| {n['error'].mean_abs:.4g}, "
+                   f"max |error| {n['max_abs']:.4g}, mean |error| {n['mean_abs']:.4g}, "
                    f"SQNR {n['sqnr_db']:.1f} dB\n"
                    f"size: {n['float32_bytes']:,} bytes as float32 -> "
                    f"{n['quantized_bytes']:,.0f} bytes at {n['bits']} bits")
