@@ -174,21 +174,24 @@ def fleet_numbers(*, devices: int, failure_rate: float, canary: int, stage_size:
             "lost": queue.lost}
 
 
-def _fleet_summary(numbers: Mapping[str, Any]) -> str:
+def _outbox_text(numbers: Mapping[str, Any]) -> str:
     drained = numbers["drained_at_hour"]
     drain = (f"drained by hour {drained}" if drained is not None
              else "never drains: forwarding is slower than sensing")
-    return (rollout_html(numbers["rollout"]) +
-            f"<p class='edgelab-outbox'>Far edge: peak outbox <b>{numbers['peak_queued']:,}</b> readings; "
-            f"{drain}; lost: <b>{numbers['lost']}</b> (every reading stays on the device until "
-            "acknowledged).</p>")
+    return f"Peak outbox {numbers['peak_queued']:,} readings; {drain}; lost: {numbers['lost']}"
+
+
+def _fleet_summary(numbers: Mapping[str, Any]) -> str:
+    return rollout_html(numbers["rollout"])
 
 
 def _draw_fleet(numbers: Mapping[str, Any]) -> Any:
     from edgelab import figures
 
     queue = numbers["outbox"]
-    return figures.outbox_timeline(queue.hours, queue.queued, queue.delivered, queue.link_up)
+    return figures.outbox_timeline(queue.hours, queue.queued, queue.delivered, queue.link_up,
+                                   title=_outbox_text(numbers) + "\n(every reading stays on the device "
+                                                                 "until the collector acknowledges it)")
 
 
 def _fleet_layout(controls: Mapping[str, w.Widget], text: w.HTML, plot: w.Image) -> list:
