@@ -13,9 +13,10 @@ so the server decides, before starting one, whether it can afford it:
   a better-placed visit takes its place, a 503 "busy" page;
 * a client that asked for ``flood_requests`` pages or more in the last ``flood_window_s``
   seconds is *flooding*: a render of it gives way to a waiting visit of a client that is not
-  (its kernel is shut down and its page ends), and waits while such a visitor's page is still
-  loading in the browser (up to ``page_load_s`` seconds after it was served), so a visitor
-  neither waits behind a script nor shares the CPU with it while the page comes up;
+  (its kernel is killed and its page ends), and waits for ``page_load_s`` seconds after such a
+  visitor's page was served (its widgets come up in the browser meanwhile, talking to the
+  kernel), so a visitor neither waits behind a script nor shares the CPU with it while the page
+  comes up;
 * at most ``max_kernels`` kernels alive (default 4 per CPU): a kernel whose page was served
   but whose browser never connected is *unclaimed* (a script, a crawler) and is shut down
   ``unclaimed_after_s`` seconds after its page was served, at once when room is needed.
@@ -102,7 +103,7 @@ class DemoKernelManager(AsyncMappingKernelManager):
     flood_requests = Int(3, config=True, help="pages asked for in flood_window_s that make a client flooding")
     flood_window_s = Float(10.0, config=True, help="seconds over which flood_requests are counted")
     page_load_s = Float(5.0, config=True,
-                        help="seconds a served visitor's page may take to connect before floods render again")
+                        help="seconds after a visitor's page was served before floods render again")
     unclaimed_after_s = Float(10.0, config=True,
                               help="seconds after its page was served that a never-connected kernel ends")
 
@@ -213,8 +214,8 @@ class DemoKernelManager(AsyncMappingKernelManager):
         self._rendering.remove(victim)
         if victim.kernel_id is not None:  # its page is streaming: end it, and its kernel
             victim.handler.request.connection.close()
-            if victim.kernel_id in self._kernels:
-                asyncio.ensure_future(self.shutdown_kernel(victim.kernel_id))
+            if victim.kernel_id in self._kernels:  # killed: its CPU is the visitor's at once
+                asyncio.ensure_future(self.shutdown_kernel(victim.kernel_id, now=True))
         self._end(victim)
 
     def _end(self, visit: Visit) -> None:
@@ -231,16 +232,17 @@ class DemoKernelManager(AsyncMappingKernelManager):
         self._grant()
 
     def _loading_visitor(self) -> float:
-        """Seconds left until the page of a visitor that is not flooding, served but not yet
-        connected, stops holding floods back (0: no such page)."""
+        """Seconds left until the page of a visitor that is not flooding, served less than
+        ``page_load_s`` ago, stops holding floods back (0: no such page). Its browser connecting
+        does not end the hold: the widgets come up after that, with the kernel's answers."""
         now = time.monotonic()
         left = [t + self.page_load_s - now for k, t in self._served.items()
-                if k not in self._claimed and k in self._owner and not self._flooding(self._owner[k])]
+                if k in self._owner and not self._flooding(self._owner[k])]
         return max([0.0] + left)
 
     def _grant(self) -> None:
         """Give free render slots to the best-ranked waiting visits; a flooding client's waits while
-        a visitor's page is loading (checked again when it connects, or after the wait)."""
+        a visitor's page is loading (checked again after the wait)."""
         self._regrant = None
         while len(self._rendering) < self.max_renders and self._waiting:
             best = min(self._waiting, key=self._rank)
@@ -298,7 +300,7 @@ class DemoKernelManager(AsyncMappingKernelManager):
                     self._owner[kernel_id] = visit.client
                 if visit.preempted:  # it gave way before or while its kernel started
                     if kernel_id is not None:
-                        await self.shutdown_kernel(kernel_id)
+                        await self.shutdown_kernel(kernel_id, now=True)
                     raise Refused(503, BUSY, 5)
         except Refused as refused:
             if visit is None:
@@ -309,9 +311,6 @@ class DemoKernelManager(AsyncMappingKernelManager):
     def notify_connect(self, kernel_id: str) -> None:
         self._claimed.add(kernel_id)
         super().notify_connect(kernel_id)
-        if self._regrant is not None:  # the page held floods back: it is up now
-            self._regrant.cancel()
-            self._grant()
 
     async def cull_kernel_if_idle(self, kernel_id: str) -> None:
         """Unclaimed kernels go after ``unclaimed_after_s``; the others as Jupyter culls them."""
