@@ -3,10 +3,10 @@
 Each root (Debian bookworm arm64 with ai-edge-litert, armhf with tflite-runtime 2.14) is built
 once and kept in the git-ignored ``build/arm-roots/`` (rebuilt when its recipe changes; a fresh
 CI clone builds both: minutes each, mostly dpkg under emulation). As soon as collection shows a
-test needs a root, its build starts in the background at the lowest CPU priority, so it uses the
-time other tests leave idle; the fixture waits for it. Its sshd is started once per test session
-on a free loopback port with a key made for the session. Test modules load this file with
-``pytest_plugins = ["arm"]``.
+test needs a root, its build starts in the background at the lowest CPU priority, and the tests
+that need a root run last: the build uses the time other tests leave idle; the fixture waits for
+it. Its sshd is started once per test session on a free loopback port with a key made for the
+session. Test modules load this file with ``pytest_plugins = ["arm"]``.
 """
 
 from __future__ import annotations
@@ -28,6 +28,17 @@ from tools import arm_root
 
 BUILD_SECONDS: dict[str, float] = {}  # how long each fixture waited for its root this session
 BUILDS: dict[str, subprocess.Popen] = {}  # background builds started at collection
+
+
+def _needs_a_stand_in(item: pytest.Item) -> bool:
+    return any(f"{name}_pi" in getattr(item, "fixturenames", ()) for name in arm_root.ARCHES)
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
+    """Run the tests that need a stand-in last (in their order), so that a root's background build
+    overlaps the rest of the suite instead of holding it up."""
+    items[:] = [item for item in items if not _needs_a_stand_in(item)] + \
+               [item for item in items if _needs_a_stand_in(item)]
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
