@@ -11,6 +11,7 @@ point. Usage: python bench/bench_robust.py [lesson ...]
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -27,7 +28,7 @@ import nbformat  # noqa: E402
 from grader import cells  # noqa: E402
 from grader.autograde import read_scores  # noqa: E402
 from grader.classgen import make_class  # noqa: E402
-from grader.pipeline import REPO, lesson_notebooks, nbgrader  # noqa: E402
+from grader.pipeline import REPO, course_copy, lesson_notebooks, nbgrader  # noqa: E402
 
 VARIANTS = ((1, "0"), (2, "0,1"), (3, "0"), (4, "0,1"), (5, "0"))
 TRAINING = re.compile(r"\b(train_digits_cnn|train_vibration_model|digits_model)\((seed=\d+,?\s*)?")
@@ -51,19 +52,27 @@ def with_seed(source: Path, seed: int) -> int:
     return changed
 
 
-def grade(lesson: str, seed: int, cores: str, base: Path) -> bool:
-    root = base / f"{lesson}-{seed}"
-    shutil.copytree(REPO / "lessons" / lesson, root / "lessons" / lesson)
+def grade(lesson: str, seed: int, cores: str, base: Path) -> tuple[bool, str]:
+    """Grade the solution of ``lesson`` trained with ``seed`` on ``cores``: (full marks?, the
+    checks that lost points)."""
+    root = course_copy(base, lesson)
     changed = sum(with_seed(p, seed) for p in lesson_notebooks(root / "lessons" / lesson))
     if not changed:
         raise SystemExit(f"{lesson}: no training call to give another seed")
     nbgrader(["generate_assignment", lesson, "--force"], root)
     make_class(lesson, root, kinds=["perfect"])
-    env = dict(os.environ, PYTHONPATH=str(REPO), XDG_CACHE_HOME=str(base / "cache"))
-    subprocess.run(["taskset", "-c", cores, sys.executable, "-m", "grader", "autograde", lesson,
-                    "--workers", "1"], cwd=root, env=env, check=False, capture_output=True, timeout=3600)
-    scores, max_scores = read_scores(root, lesson)
-    return len(scores) == 1 and all(s == max_scores for s in scores.values())
+    env = dict(os.environ, PYTHONPATH=str(root), EDGELAB_COURSE_ROOT=str(root),
+               XDG_CACHE_HOME=str(base / "cache"))
+    proc = subprocess.run(["taskset", "-c", cores, sys.executable, "-m", "grader", "autograde", lesson,
+                           "--workers", "1"], cwd=root, env=env, check=False, capture_output=True,
+                          text=True, timeout=3600)
+    scores, _ = read_scores(root, lesson)
+    expected = json.loads((root / f"class-{lesson}.json").read_text())
+    if len(scores) != 1:
+        return False, "not graded: " + (proc.stdout + proc.stderr)[-500:]
+    (name, got), = scores.items()
+    lost = [check for check, points in expected[name]["expected"].items() if got.get(check) != points]
+    return not lost, ", ".join(lost)
 
 
 def main(argv: list[str]) -> int:
@@ -75,9 +84,9 @@ def main(argv: list[str]) -> int:
         for lesson in lessons:
             for seed, cores in VARIANTS:
                 start = time.perf_counter()
-                good = grade(lesson, seed, cores, base)
+                good, lost = grade(lesson, seed, cores, base)
                 ok = ok and good
-                marks = "full marks" if good else "LOST POINTS"
+                marks = "full marks" if good else f"LOST POINTS in {lost}"
                 print(f"{lesson:<28} seed {seed}  cores {cores:<4} {marks}  "
                       f"({time.perf_counter() - start:6.1f} s)  {'OK' if good else 'MISSED'}", flush=True)
     finally:

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 GRADER_DIR = REPO / "grader"
 
+COURSE_PARTS = ("edgelab", "grader", "nbgrader_config.py")  # what grading a lesson needs besides it
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 HIDDEN_MARKERS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 
@@ -30,6 +33,23 @@ def nbgrader(args: list[str], course_root: Path, timeout: float = 900, cwd: Path
         raise RuntimeError(f"nbgrader {' '.join(args)} failed ({proc.returncode}):\n"
                            f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return proc
+
+
+def course_copy(place: str | Path, lesson: str) -> Path:
+    """A copy of the course with only ``lesson`` (edgelab, grader, the nbgrader config), in a
+    new folder under ``place`` (the system's temporary folder if ``place`` is not writable),
+    as an instructor's checkout elsewhere would be."""
+    base = Path(place if os.access(place, os.W_OK) else tempfile.gettempdir())
+    root = Path(tempfile.mkdtemp(prefix="edgelab-checkout-", dir=base)) / "edge-ai"
+    root.mkdir()
+    for name in COURSE_PARTS:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__", "gradebook.db"))
+        else:
+            shutil.copyfile(source, root / name)
+    shutil.copytree(REPO / "lessons" / lesson, root / "lessons" / lesson)
+    return root
 
 
 def lesson_notebooks(lesson_dir: Path) -> list[Path]:

@@ -17,7 +17,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import nbformat
@@ -27,11 +26,10 @@ from conftest import grading_sandbox_ready, require
 from grader import cells
 from grader.autograde import read_scores
 from grader.classgen import add_student, make_class
-from grader.pipeline import REPO, leaks, lesson_notebooks, nbgrader
+from grader.pipeline import REPO, course_copy, leaks, lesson_notebooks, nbgrader
 
 LESSONS = sorted(p.name for p in (REPO / "lessons").iterdir() if p.is_dir() and lesson_notebooks(p))
 PLACES = ("/srv", "/home", "/tmp", "/work")
-COPIED = ("edgelab", "grader", "nbgrader_config.py")
 SHORTCUTS = Path(__file__).with_name("shortcuts")
 WITHOUT = "# without:"
 
@@ -45,21 +43,6 @@ def shortcuts(lesson: str) -> dict[str, dict[str, str]]:
     return variants
 
 
-def checkout_in(place: str, lesson: str) -> Path:
-    """A copy of the course with only ``lesson``, in a new folder under ``place``."""
-    base = Path(place if os.access(place, os.W_OK) else tempfile.gettempdir())
-    root = Path(tempfile.mkdtemp(prefix="edgelab-checkout-", dir=base)) / "edge-ai"
-    root.mkdir()
-    for name in COPIED:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__", "gradebook.db"))
-        else:
-            shutil.copyfile(source, root / name)
-    shutil.copytree(REPO / "lessons" / lesson, root / "lessons" / lesson)
-    return root
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_lesson_graded_safely_from_a_checkout_elsewhere(lesson: str) -> None:
@@ -68,7 +51,7 @@ def test_lesson_graded_safely_from_a_checkout_elsewhere(lesson: str) -> None:
     why = grading_sandbox_ready()
     require(not why, f"the grading sandbox (bubblewrap, cgroups): {why}")
     place = PLACES[LESSONS.index(lesson) % len(PLACES)]
-    root = checkout_in(place, lesson)
+    root = course_copy(place, lesson)
     try:
         nbgrader(["generate_assignment", lesson, "--force"], root)
         for source in lesson_notebooks(root / "lessons" / lesson):
