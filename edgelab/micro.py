@@ -790,40 +790,42 @@ def check_deployment(model: ModelLike, board: Union[str, Board], arena_bytes: Op
 
 # ----------------------------------------------------------------------------------- explorer
 
+def budget_numbers(models: Mapping[str, Mapping[str, int]], board_name: str, model: str,
+                   runtime_code_kb: float, headroom_percent: float) -> Budget:
+    """:func:`budget` of model ``model`` of ``models`` (its arena grown by ``headroom_percent``)
+    with ``runtime_code_kb`` KB of runtime code, on ``board_name``."""
+    entry = models[model]
+    arena = arena_with_headroom(int(entry["arena_bytes"]), headroom_percent / 100.0)
+    return budget(int(entry["model_bytes"]), arena, board_name, int(round(runtime_code_kb * 1024)))
+
+
 def budget_explorer(models: Mapping[str, Mapping[str, int]]) -> Any:
     """Pick a board and a model (``{label: {"model_bytes": .., "arena_bytes": ..}}``, the arena
     measured with :func:`find_arena`), move the runtime's code size and the arena headroom, and
-    read the flash and RAM budget (:func:`budget`). Function first, widget second: an ipywidgets
-    ``interactive`` over :func:`budget`; ``box.controls.result`` is the Budget shown."""
-    import html
-
+    read the flash and RAM budget (:func:`budget`), drawn by :func:`edgelab.figures.memory_map`.
+    ``box.numbers["budget"]`` is the Budget shown."""
     import ipywidgets as w
+
+    from edgelab import figures, ui
 
     if not models:
         raise ValueError("models must map at least one label to {'model_bytes': .., 'arena_bytes': ..}")
     footprint = runtime_footprint()
-    style = {"description_width": "initial"}
-    shown = w.HTML()
+    controls = {
+        "board_name": w.Dropdown(options=boards(), description="board", style=ui.WIDE),
+        "model": w.Dropdown(options=list(models), description="model", style=ui.WIDE),
+        "runtime_code_kb": w.FloatLogSlider(value=footprint["flash_bytes"] / 1024, base=10, min=1, max=3.5,
+                                            step=0.05, description="runtime code (KB)", style=ui.WIDE,
+                                            readout_format=".0f"),
+        "headroom_percent": w.FloatSlider(value=DEFAULT_HEADROOM * 100, min=0, max=100, step=5,
+                                          description="arena headroom (%)", style=ui.WIDE),
+    }
 
-    def show(board_name: str, model: str, runtime_code_kb: float, headroom_percent: float) -> Budget:
-        entry = models[model]
-        arena = arena_with_headroom(int(entry["arena_bytes"]), headroom_percent / 100.0)
-        plan = budget(int(entry["model_bytes"]), arena, board_name, int(round(runtime_code_kb * 1024)))
-        shown.value = f"<pre style='line-height:1.3'>{html.escape(str(plan))}</pre>"
-        return plan
+    def numbers(**values: Any) -> dict:
+        return {"budget": budget_numbers(models, **values)}
 
-    controls = w.interactive(
-        show,
-        board_name=w.Dropdown(options=boards(), description="board", style=style),
-        model=w.Dropdown(options=list(models), description="model", style=style),
-        runtime_code_kb=w.FloatLogSlider(value=footprint["flash_bytes"] / 1024, base=10, min=1, max=3.5,
-                                         step=0.05, description="runtime code (KB)", style=style,
-                                         readout_format=".0f"),
-        headroom_percent=w.FloatSlider(value=DEFAULT_HEADROOM * 100, min=0, max=100, step=5,
-                                       description="arena headroom (%)", style=style))
-    box = w.VBox([w.HBox([w.VBox(list(controls.children[:2])), w.VBox(list(controls.children[2:4]))]), shown])
-    box.controls = controls
-    return box
+    return ui.explorer(controls, numbers, lambda n: figures.memory_map(n["budget"]),
+                       lambda n: ui.pre(str(n["budget"])))
 
 
 if __name__ == "__main__":

@@ -320,12 +320,16 @@ def test_budget_explorer_shows_the_budget(course_models: dict) -> None:
     """The explorer's controls drive budget(): a bigger runtime or another board changes what it shows."""
     vib = course_models["vibration"].variants["int8"]
     arena = micro.find_arena(vib).minimal_bytes
-    box = micro.budget_explorer({"vibration int8": {"model_bytes": vib.size_bytes, "arena_bytes": arena}})
-    controls = box.controls
-    first = controls.result
+    models = {"vibration int8": {"model_bytes": vib.size_bytes, "arena_bytes": arena}}
+    box = micro.budget_explorer(models)
+    first, first_png = box.numbers["budget"], box.plot.value
     assert first.fits and first.model_bytes == vib.size_bytes
-    controls.children[2].value = 2000.0  # KB of runtime code: 2 MB does not fit the Nano's flash
-    controls.children[0].value = "arduino-nano-33-ble-sense"
-    assert not controls.result.fits and "flash:" in controls.result.reasons()[0]
-    assert "DOES NOT FIT" in box.children[1].value
-    json.dumps(controls.result.as_dict())
+    assert first == micro.budget_numbers(models, box.controls["board_name"].value, "vibration int8",
+                                         box.controls["runtime_code_kb"].value,
+                                         box.controls["headroom_percent"].value)
+    box.controls["runtime_code_kb"].value = 2000.0  # KB of runtime code: 2 MB does not fit the Nano's flash
+    box.controls["board_name"].value = "arduino-nano-33-ble-sense"
+    shown = box.numbers["budget"]
+    assert not shown.fits and "flash:" in shown.reasons()[0]
+    assert "DOES NOT FIT" in box.text.value and box.plot.value != first_png
+    json.dumps(shown.as_dict())
