@@ -483,3 +483,21 @@ def test_memory_map_bars_are_the_budget_as_shares_of_the_board() -> None:
         figures.memory_map("raspberry-pi-pico")
     with pytest.raises(ValueError, match="labels must name each of the 2 budgets"):
         figures.memory_map(plans, labels=["one"])
+
+
+def test_explorer_figures_name_their_bad_input() -> None:
+    """The explorers' figures refuse bad input with the parameter's name, before drawing."""
+    with pytest.raises(ValueError, match="latency_budget_ms"):
+        figures.tier_choice(0, "device")
+    with pytest.raises(ValueError, match="samples_ms"):
+        figures.latency_cdf({})
+    with pytest.raises(ValueError, match="max_latency_ms"):
+        figures.device_latencies([{"device": "raspberry-pi-5", "estimate_ms": 10.0, "ok": True}], -1)
+    with pytest.raises(ValueError, match="min_accuracy"):
+        figures.report_check(0.9, 1.5, 10.0, 100.0)
+    with pytest.raises(ValueError, match="layers"):
+        figures.tensor_use([], [], [])
+    with pytest.raises(ValueError, match="same length"):
+        figures.outbox_timeline([0, 1, 2], [0, 1], [0, 0, 1], [True, True, False])
+    with pytest.raises(ValueError, match="reference"):
+        figures.weights_before_after([], [1.0], "int8")
