@@ -14,7 +14,7 @@ def build_parser() -> argparse.ArgumentParser:
     from edgelab.deploy.cli import add_parser as add_deploy_parser  # light: no paramiko until used
 
     add_deploy_parser(commands)
-    from edgelab.shaper import add_parser as add_measure_link_parser
+    from edgelab.linkcheck.cli import add_parser as add_measure_link_parser
 
     add_measure_link_parser(commands)
     return parser
@@ -32,7 +32,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
         return deploy_run(args)
     if args.command == "measure-link":
-        from edgelab.shaper import run_cli as measure_link_run
+        from edgelab.linkcheck.cli import run_cli as measure_link_run
 
         return measure_link_run(args)
     raise AssertionError(f"unhandled command {args.command}")  # argparse rejects others

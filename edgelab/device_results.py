@@ -361,6 +361,9 @@ def dashboard(folder: Optional[PathLike] = None, lesson: Optional[str] = LESSON)
         box.result = rows
         view.value = table_html(rows)
 
+    from edgelab.ui import guard_all
+
+    guard_all([variant, kind], [view])  # a page may pick a menu entry, nothing else
     for control in (variant, kind):
         control.observe(update, names="value")
     box.controls = {"variant": variant, "measured by": kind}

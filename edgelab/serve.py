@@ -1,6 +1,6 @@
 """A minimal HTTP inference server (a real ``.tflite`` model run by LiteRT) and a client that
 times real round trips to it. Used by the latency lab's real-link check
-(:mod:`edgelab.shaper`), where the server runs inside a network namespace.
+(:mod:`edgelab.linkcheck`), where the server runs inside a network namespace.
 
 Server: ``python -m edgelab.serve server --model M.tflite --host H --port P`` prints
 ``READY`` once it listens. ``POST /infer`` runs one inference (the body's bytes fill the input

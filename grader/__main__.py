@@ -116,6 +116,10 @@ def _run(args: argparse.Namespace, root: Path) -> int:
         print(summary(report))
         print(export_csv(args.csv, root))
         print(write_html(report, args.html or Path(f"report-{args.lesson}.html")))
+        from grader.device_results import report_device_results
+
+        if devices := report_device_results(args.lesson, root):
+            print(devices)
         return 0
     from grader.classgen import make_class
 

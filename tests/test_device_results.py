@@ -111,6 +111,17 @@ def test_dashboard_reacts_to_its_menus(generated_class: dict) -> None:
     assert "edgelab-device-flags" in box.children[-1].value and "x86_64" in box.children[-1].value
 
 
+def test_dashboard_ignores_forged_widget_state(generated_class: dict) -> None:
+    """What a page sends beyond a menu choice (new options, a rewritten table) is ignored in the kernel."""
+    box = device_results.dashboard(generated_class["folder"], lesson=None)
+    menu, view = box.controls["variant"], box.children[2]
+    shown = view.value
+    menu.set_state({"_options_labels": ["forged"], "description": "forged"})
+    view.set_state({"value": "<script>alert(1)</script>"})
+    assert menu.description == "variant" and "forged" not in menu.options
+    assert view.value == shown
+
+
 @pytest.mark.slow
 def test_the_class_results_page_in_a_browser(tiny_model: dict, tmp_path: Path) -> None:
     """Served by Voila for a generated class (nbgrader's layout, EDGELAB_CLASS_RESULTS), the page

@@ -136,3 +136,16 @@ def test_quizzes_are_scenarios_with_enough_options_and_a_small_share(path: str) 
             total += float(meta.get("points", 0))
             quiz_points += float(meta.get("points", 0)) if quiz_answer else 0.0
     assert total > 0 and quiz_points / total <= 0.2, f"{path}: quizzes give {quiz_points} of {total} points"
+
+
+@pytest.mark.parametrize("path", LESSONS)
+def test_a_figure_in_the_lesson(path: str) -> None:
+    """Every lesson draws at least one edgelab figure in an instructor cell before its summary
+    (where a learner would rather look than read)."""
+    drawn = []
+    for cell in cells(path):
+        if cell["cell_type"] == "markdown" and re.match(r"##\s.*summary", text(cell), re.I):
+            break
+        if cell["cell_type"] == "code" and not cell["metadata"].get("nbgrader"):
+            drawn += re.findall(r"\bfigures\.(\w+)\(", text(cell))
+    assert drawn, "a figures.<name>(...) call in an instructor cell before the summary"

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from edgelab import serve
-from edgelab.shaper import REPO_ROOT, _wait_ready
+from edgelab.linkcheck.testbed import REPO_ROOT
+from edgelab.linkcheck.testbed import wait_ready as _wait_ready
 
 
 def free_port() -> int:
