@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from typing import Any, Dict, List, Optional, Sequence
 
-from edgelab.deploy.releases import DEFAULT_KEEP, Target, _checked_model
+from edgelab.deploy.releases import DEFAULT_KEEP, Target, checked_model
 from edgelab.runtime import ModelSource
 
 STATUSES = ("deployed", "failed", "rolled_back", "skipped")
@@ -93,7 +93,7 @@ def rollout(targets: Sequence[Target], model: ModelSource, *, canary: int = 1,
         raise ValueError(f"targets must be distinct devices; got duplicates in {names}")
     if not isinstance(max_workers, int) or max_workers < 1:
         raise ValueError(f"max_workers must be an integer >= 1; got {max_workers!r}")
-    data, _label, name = _checked_model(model, name)
+    data, _label, name = checked_model(model, name)
     import hashlib
 
     sha = hashlib.sha256(data).hexdigest()

@@ -196,7 +196,7 @@ class Target:
 
     def upload(self, model: ModelSource, name: Optional[str] = None, progress: Any = None) -> Release:
         """Check ``model`` locally, then store it on the device as ``releases/<sha256>`` (not active)."""
-        data, _label, name = _checked_model(model, name)
+        data, _label, name = checked_model(model, name)
         return self._send(data, name, progress)
 
     def _send(self, data: bytes, name: str, progress: Any = None) -> Release:
@@ -211,7 +211,7 @@ class Target:
         if not isinstance(keep, int) or isinstance(keep, bool) or not 1 <= keep <= 100:
             raise ValueError(f"keep must be an integer from 1 to 100 (releases kept on the device); "
                              f"got {keep!r}")
-        data, _label, name = _checked_model(model, name)
+        data, _label, name = checked_model(model, name)
         self._check_ops_for_device(data, name)
         uploaded = self._send(data, name, progress)
         answer = self.call("activate", "--sha256", uploaded.sha256, "--keep", keep)
@@ -380,8 +380,9 @@ class Target:
         return self.call("outbox")
 
 
-def _checked_model(model: ModelSource, name: Optional[str]) -> tuple[bytes, str, str]:
-    """Read and load the model here first: a bad file fails before the device changes."""
+def checked_model(model: ModelSource, name: Optional[str]) -> tuple[bytes, str, str]:
+    """The model's bytes, where they came from, and its release name: read and loaded here first
+    (for a target and a fleet alike), so a bad file fails before any device changes."""
     try:
         data, label = read_model_bytes(model)
         load_interpreter(data)
