@@ -130,6 +130,16 @@ def tolerance_for(result, q: int) -> float:
     return max(BOUNDS[q], result.sampling_tolerance(q))
 
 
+def apparatus_head_start(result) -> float:
+    """How much faster than a real link the testbed may be, as a share of the simulated median:
+    tbf's bucket refills while the link idles, so the first frame of the request and of the
+    answer leaves at once (edgelab.linkcheck.testbed), one frame time each way at most."""
+    ln = result.link
+    up = network.serialization_ms(min(result.request_bytes, network.MSS_BYTES), ln.uplink_mbps)
+    down = network.serialization_ms(min(result.response_bytes, network.MSS_BYTES), ln.downlink_mbps)
+    return (up + down) / result.simulated_as_measured(50)
+
+
 @pytest.mark.slow
 def test_real_tcp_matches_the_simulation(tiny_model: dict) -> None:
     """Real HTTP round trips through three shaped links (one with the bandwidth-delay product
@@ -155,10 +165,11 @@ def test_real_tcp_matches_the_simulation(tiny_model: dict) -> None:
         for r in result.results:
             assert r.measured_ms.size == r.case.n
             for q in checked_percentiles(r.case):
-                tolerance = tolerance_for(r, q)
-                shown = f"{ln.name} {r.case.label}: p{q} measured/simulated {r.ratio(f'p{q}_ms'):.3f}"
-                print(f"  {shown} (bound ±{tolerance:.1%})")
-                if abs(r.ratio(f"p{q}_ms") - 1) > tolerance:
+                tolerance, head_start = tolerance_for(r, q), apparatus_head_start(r)
+                ratio = r.ratio(f"p{q}_ms")
+                shown = f"{ln.name} {r.case.label}: p{q} measured/simulated {ratio:.3f}"
+                print(f"  {shown} (bound {1 - tolerance - head_start:.3f} to {1 + tolerance:.3f})")
+                if not 1 - tolerance - head_start <= ratio <= 1 + tolerance:
                     failures.append(shown)
     chance = 1 - np.prod([1 - r.sampling_miss_chance(q, tolerance_for(r, q)) for m in measured
                           for r in m.results for q in checked_percentiles(r.case)])
