@@ -36,6 +36,7 @@ NOT_FROM_PYPI = {
     "grader": "this course's grading tools, run from the checkout",
     "bench": "edgelab/bench.py, copied next to edgelab/deploy/agent.py on a device",
     "collect": "edgelab/deploy/collect.py, copied next to the agent on a device",
+    "admission": "demos/.voila/admission.py, the demo server's admission control, next to voila.py",
 }
 NOT_ON_BINDER = {
     "netfilterqueue": "the `shaper` extra: the latency lab's NFQUEUE shaper needs root and a compiler",
