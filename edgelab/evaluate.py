@@ -36,12 +36,14 @@ def dequantize_output(y: np.ndarray, detail: dict) -> np.ndarray:
     return y.astype(np.float32)
 
 
-def predict(model: Any, x: np.ndarray, num_threads: Optional[int] = None) -> np.ndarray:
+def predict(model: Any, x: np.ndarray, num_threads: Optional[int] = None,
+            reference_kernels: bool = False) -> np.ndarray:
     """Outputs (float32, one row per sample) of a model on preprocessed float inputs ``x``.
 
     ``model`` is a path, the model's bytes, a :class:`~edgelab.convert.ConvertedModel` or an
     already loaded :class:`~edgelab.runtime.LoadedModel`. Samples run one at a time through
-    the model's batch-1 signature.
+    the model's batch-1 signature. ``reference_kernels``: TFLite's reference kernels (the same
+    integer results on every CPU; see :func:`edgelab.runtime.load_interpreter`).
     """
     from edgelab.runtime import LoadedModel, load_interpreter
 
@@ -49,7 +51,7 @@ def predict(model: Any, x: np.ndarray, num_threads: Optional[int] = None) -> np.
         loaded = model
     else:
         source = getattr(model, "data", model)
-        loaded = load_interpreter(source, num_threads=num_threads)
+        loaded = load_interpreter(source, num_threads=num_threads, reference_kernels=reference_kernels)
     it = loaded.interpreter
     inputs, outputs = loaded.input_details, loaded.output_details
     if len(inputs) != 1 or len(outputs) < 1:

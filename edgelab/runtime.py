@@ -226,13 +226,16 @@ def validate_structure(data: bytes, label: str = "the model") -> bool:
 
 
 def load_interpreter(model: ModelSource, *, num_threads: Optional[int] = None,
-                     backend: Optional[str] = None, validate: bool = True) -> LoadedModel:
+                     backend: Optional[str] = None, validate: bool = True,
+                     reference_kernels: bool = False) -> LoadedModel:
     """Load a ``.tflite`` model (a path or its bytes) with the best available backend.
 
     ``num_threads`` (>= 1) is passed to the interpreter; ``backend`` forces one of
     :data:`BACKEND_NAMES`. With ``validate`` (the default) the FlatBuffer's structure is
     checked first (:func:`validate_structure`), so corrupted files are refused before they
-    reach the C++ runtime. Any problem with the model raises :class:`ModelError`.
+    reach the C++ runtime. ``reference_kernels`` uses TFLite's reference kernels (no XNNPACK):
+    slower, but their integer results are the same on every CPU. Any problem with the model
+    raises :class:`ModelError`.
     """
     if num_threads is not None and (not isinstance(num_threads, int) or num_threads < 1):
         raise ValueError(f"num_threads must be an integer >= 1 or None; got {num_threads!r}")
@@ -244,7 +247,11 @@ def load_interpreter(model: ModelSource, *, num_threads: Optional[int] = None,
     # first tensors are allocated): silenced; if loading fails, the lines go with the ModelError.
     with quiet.native_logs_silenced():
         try:
-            interpreter = chosen.interpreter_class(model_content=data, num_threads=num_threads)
+            options = {}
+            if reference_kernels:
+                resolver = importlib.import_module(chosen.interpreter_class.__module__).OpResolverType
+                options["experimental_op_resolver_type"] = resolver.BUILTIN_REF
+            interpreter = chosen.interpreter_class(model_content=data, num_threads=num_threads, **options)
             interpreter.allocate_tensors()
             interpreter.get_input_details()  # decodes names and quantization: can fail on corrupt files
             interpreter.get_output_details()

@@ -2,9 +2,10 @@
 armhf (32-bit, tflite-runtime 2.14) roots under qemu-user, reached over SSH with host keys checked.
 
 Outputs are compared with this machine's: float within 1e-5, int8 within one quantization step
-(XNNPACK's int8 kernels round a requantization differently on ARM and x86; measured here: a few
-values of 100 differ by one step, whatever core qemu emulates), and with the same runtime on x86
-for the armhf root (tflite-runtime 2.14 on both: identical). Timings under emulation are not a
+with the optimized kernels (XNNPACK's int8 kernels round a requantization differently on ARM and
+x86; measured here: a few values of 100 differ by one step, whatever core qemu emulates) and
+exactly with TFLite's reference kernels on both sides, and with the same runtime on x86 for the
+armhf root (tflite-runtime 2.14 on both: identical). Timings under emulation are not a
 Pi's: the reports must say "emulated".
 """
 
@@ -76,6 +77,8 @@ def test_arm64_deploys_float32_and_int8_benchmarks_and_rolls_back(arm64_pi, devi
         here = evaluate.predict(paths["int8"], x)
         assert np.max(np.abs(quantized - here)) <= one_step(paths["int8"]) * 1.0001
         assert np.mean(np.argmax(quantized, -1) == np.argmax(here, -1)) >= 0.99
+        exact = pi.predict_each(paths["int8"], x, reference_kernels=True)  # the same integer maths
+        np.testing.assert_array_equal(exact, evaluate.predict(paths["int8"], x, reference_kernels=True))
         report = dict(pi.benchmark(runs=20, warmup_runs=2),
                       accuracy=float(np.mean(np.argmax(quantized, -1) == y)))
         back = pi.rollback()

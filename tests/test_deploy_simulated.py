@@ -93,8 +93,9 @@ def test_report_keeps_raw_timings_and_the_device_facts(tiny_model, tmp_path) -> 
 
 
 def test_predict_each_runs_every_sample_on_the_device(tiny_model, tmp_path) -> None:
-    """predict_each gives, for many samples, what evaluate.predict computes here; it refuses a model
-    the device does not serve and inputs of the wrong shape."""
+    """predict_each gives, for many samples, what evaluate.predict computes here (with the optimized
+    or the reference kernels); it refuses a model the device does not serve and inputs of the wrong
+    shape."""
     from edgelab import evaluate
 
     sim = deploy.simulated_target("raspberry-pi-4", home=tmp_path)
@@ -102,6 +103,8 @@ def test_predict_each_runs_every_sample_on_the_device(tiny_model, tmp_path) -> N
     x = np.random.default_rng(1).normal(size=(25, 64)).astype("float32")
     on_device = sim.predict_each(tiny_model["path"], x)
     np.testing.assert_array_equal(on_device, evaluate.predict(tiny_model["path"], x))
+    exact = sim.predict_each(tiny_model["path"], x, reference_kernels=True)  # TFLite's reference kernels
+    np.testing.assert_array_equal(exact, evaluate.predict(tiny_model["path"], x, reference_kernels=True))
     with pytest.raises(deploy.DeployError, match="deploy it first"):
         sim.predict_each(tiny_model["dynamic_path"], x)
     with pytest.raises(ValueError, match=r"x must have shape \(n, 64\)"):

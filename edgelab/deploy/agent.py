@@ -91,11 +91,19 @@ def find_runtime() -> Dict[str, Any]:
                      f"). Install one: `{sys.executable} -m pip install ai-edge-litert`")
 
 
-def load_model(path: Path, num_threads: Optional[int] = None) -> Any:
-    """An allocated interpreter for ``path``, or AgentError saying why the runtime refuses it."""
+def load_model(path: Path, num_threads: Optional[int] = None, reference_kernels: bool = False) -> Any:
+    """An allocated interpreter for ``path``, or AgentError saying why the runtime refuses it.
+    ``reference_kernels``: TFLite's reference kernels (no XNNPACK, no optimized kernels), whose
+    integer arithmetic is the same on every CPU: what an exact comparison with another machine needs."""
+    import importlib
+
     runtime = find_runtime()
+    options: Dict[str, Any] = {}
+    if reference_kernels:
+        resolver = importlib.import_module(runtime["cls"].__module__).OpResolverType
+        options["experimental_op_resolver_type"] = resolver.BUILTIN_REF
     try:
-        interpreter = runtime["cls"](model_path=str(path), num_threads=num_threads)
+        interpreter = runtime["cls"](model_path=str(path), num_threads=num_threads, **options)
         interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
         text = str(exc).strip()
@@ -583,7 +591,7 @@ def cmd_predict_each(device: Device, args: argparse.Namespace) -> bytes:
         rows = np.load(io.BytesIO(sys.stdin.buffer.read()), allow_pickle=False)
     except (ValueError, OSError) as exc:
         raise AgentError("bad-input", f"inputs must be sent as .npy: {exc}") from None
-    interpreter = load_model(device.model_path(args.sha256))
+    interpreter = load_model(device.model_path(args.sha256), reference_kernels=args.reference_kernels)
     if len(interpreter.get_input_details()) != 1 or not hasattr(rows, "shape") or rows.ndim < 1:
         raise AgentError("bad-input", "predict-each needs a one-input model and an .npy of shape (n, ...)")
     outputs = [run_model(interpreter, [rows[i:i + 1]])[0][0] for i in range(len(rows))]
@@ -708,6 +716,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--runs", type=int, default=100)
             p.add_argument("--warmup-runs", type=int, default=10)
             p.add_argument("--num-threads", type=int, default=None)
+        if name == "predict-each":
+            p.add_argument("--reference-kernels", action="store_true",
+                           help="TFLite's reference kernels: the same integer results on every CPU")
     for name in ("activate", "rollback"):
         p = sub.add_parser(name)
         p.add_argument("--health-timeout", type=float, default=60.0)

@@ -277,11 +277,14 @@ class Target:
         with np.load(io.BytesIO(raw), allow_pickle=False) as outputs:
             return [outputs[f"arr_{i}"] for i in range(len(outputs.files))]
 
-    def predict_each(self, model: ModelSource, x: Any) -> Any:
+    def predict_each(self, model: ModelSource, x: Any, *, reference_kernels: bool = False) -> Any:
         """Float outputs, one row per sample, of ``model`` SERVING on the device for preprocessed
         float inputs ``x`` (shape ``(n, ...)``): what :func:`edgelab.evaluate.predict` computes
         here with the same file. The quantization of an int8 model is read from ``model`` here
-        (the same bytes: its sha256 must be the serving release); the device runs the integers."""
+        (the same bytes: its sha256 must be the serving release); the device runs the integers.
+        ``reference_kernels``: run TFLite's reference kernels on the device (as
+        ``evaluate.predict(..., reference_kernels=True)`` does here): int8 outputs then equal this
+        machine's exactly, where the optimized kernels of another CPU may round a step apart."""
         import numpy as np
 
         from edgelab.evaluate import dequantize_output, quantize_input
@@ -302,7 +305,8 @@ class Target:
                              f"got {x.shape}")
         buffer = io.BytesIO()
         np.save(buffer, quantize_input(x, detail), allow_pickle=False)
-        raw = self.call("predict-each", stdin=buffer.getvalue(), raw=True)
+        flags = ["--reference-kernels"] if reference_kernels else []
+        raw = self.call("predict-each", *flags, stdin=buffer.getvalue(), raw=True)
         with np.load(io.BytesIO(raw), allow_pickle=False) as outputs:
             return dequantize_output(outputs["arr_0"], out)
 
