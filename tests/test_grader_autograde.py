@@ -59,7 +59,10 @@ def test_gradebook_is_intact_and_holds_the_same_scores(graded_class: dict) -> No
     assert gradebook_ok(root, lesson) == []
     assert read_scores(root, lesson)[0] == graded_class["result"].scores
     with sqlite3.connect(root / "gradebook.db") as con:
-        assert con.execute("SELECT COUNT(*) FROM grade WHERE auto_score > 3").fetchone()[0] == 0
+        inflated = con.execute("SELECT COUNT(*) FROM grade JOIN grade_cells "
+                               "ON grade.cell_id = grade_cells.id "
+                               "WHERE grade.auto_score > grade_cells.max_score").fetchone()[0]
+        assert inflated == 0, "a stored score is above its item's points"
 
 
 def test_run_is_bounded_and_the_summary_says_what_happened(graded_class: dict) -> None:

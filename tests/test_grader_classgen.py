@@ -67,7 +67,8 @@ def test_fake_values_cover_every_answer_of_the_lesson() -> None:
     source = nbformat.read(str(REPO / "lessons" / "06-quantization" / "quantization.ipynb"), as_version=4)
     nb, _ = build("fake_values", source, release_of(source))
     text = "".join(c.source for c in nb.cells)
-    assert "'in_scale'" in text and "FUNCTIONS = ['dequantize_affine', 'quantize_affine']" in text
+    assert "'in_scale'" in text and "'dense1_scales'" in text
+    assert "FUNCTIONS = ['affine_params', 'dequantize_affine', 'per_channel_scales', 'quantize_affine']" in text
 
 
 def test_every_payload_file_is_a_kind_and_fills_its_values() -> None:
