@@ -272,7 +272,10 @@ PARTIAL_ANSWERS = {  # the quiz right (1 point), the function without input chec
     "weights_megabytes": "def weights_megabytes(n_params, bits_per_weight):\n"
                          "    return n_params * bits_per_weight / 8 / 1e6\n",
 }
-EXPECTED = {RIGHT: 3.0, PARTIAL: 1.0, BLANK: 0.0}
+WELCOME = REPO / "lessons" / "00-welcome" / "welcome.ipynb"
+MAX_SCORE = float(sum(c["metadata"].get("nbgrader", {}).get("points", 0)
+                      for c in json.loads(WELCOME.read_text())["cells"]))  # lesson 00's points
+EXPECTED = {RIGHT: MAX_SCORE, PARTIAL: 1.0, BLANK: 0.0}  # the partial student answers the quiz only
 
 
 def _inbound(hub: Hub, student: str) -> list[str]:
@@ -585,14 +588,14 @@ print(json.dumps(result))
 
 @pytest.mark.slow
 def test_scores_are_exactly_right(course: dict) -> None:
-    """Right, partly right and blank answers score 3, 1 and 0 of 3 in the gradebook."""
+    """Right, partly right and blank answers score all, 1 and 0 of lesson 00's points in the gradebook."""
     autograde = course["grading"]["autograde"]
     assert autograde["rc"] == 0, autograde
     for student in STUDENTS:  # each submission ran to the end in its sandbox
         line = rf"^{re.escape(student)}\s+welcome\s+ran\b"
         assert re.search(line, autograde["out"], re.M), autograde["out"]
     api = {s["student"]: (s["score"], s["max_score"]) for s in course["submissions"]}
-    assert api == {name: (score, 3.0) for name, score in EXPECTED.items()}
+    assert api == {name: (score, MAX_SCORE) for name, score in EXPECTED.items()}
 
 
 @pytest.mark.slow
@@ -627,7 +630,7 @@ def test_release_fetch_and_feedback_reach_each_student(course: dict) -> None:
         assert result["success"], (name, result)
     for name, feedback in course["feedback files"].items():
         assert feedback["folders"], f"{name} got no feedback"
-        assert f"welcome (Score: {EXPECTED[name]:.1f} / 3.0)" in feedback["html"], name
+        assert f"welcome (Score: {EXPECTED[name]:.1f} / {MAX_SCORE:.1f})" in feedback["html"], name
 
 
 @pytest.mark.slow
@@ -691,12 +694,12 @@ def test_formgrader_keeps_the_hubs_frame_policy(course: dict) -> None:
 
 @pytest.mark.slow
 def test_second_submission_counts_and_both_are_kept(course: dict) -> None:
-    """Right submitted twice: both stay in the exchange, the later one was graded (3/3)."""
+    """Right submitted twice: both stay in the exchange, the later one was graded (full marks)."""
     assert course["right submit 1"]["success"] and course["right submit 2"]["success"]
     assert len(course["inbound"][RIGHT]) == 2
     submitted = [a for a in course["right submit 2"]["value"] if a["status"] == "submitted"]
     assert len(submitted[0]["submissions"]) == 2
-    assert {s["student"]: s["score"] for s in course["submissions"]}[RIGHT] == 3.0
+    assert {s["student"]: s["score"] for s in course["submissions"]}[RIGHT] == MAX_SCORE
 
 
 @pytest.mark.slow
