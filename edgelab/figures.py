@@ -163,6 +163,22 @@ def _kb(nbytes: float) -> str:
 
 # ------------------------------------------------------------------------- 00 · model sizes
 
+def _model_stats(models: Sequence[Any]) -> List[Any]:
+    """ModelStats of ``models``: zoo names are looked up, ModelStats kept."""
+    from edgelab import zoo
+    from edgelab.stats import ModelStats
+
+    stats = []
+    for model in models:
+        if isinstance(model, ModelStats):
+            stats.append(model)
+        elif isinstance(model, str):
+            stats.append(zoo.reference_model(model))
+        else:
+            raise ValueError(f"models must hold zoo names or ModelStats; got {type(model).__name__}")
+    return stats
+
+
 def model_sizes(models: Optional[Sequence[Any]] = None,
                 devices: Sequence[str] = DEFAULT_SIZE_DEVICES) -> Drawing:
     """Weight bytes of models (``edgelab.zoo`` names or :class:`~edgelab.stats.ModelStats`;
@@ -171,19 +187,11 @@ def model_sizes(models: Optional[Sequence[Any]] = None,
     log scale."""
     from edgelab import devices as device_profiles
     from edgelab import zoo
-    from edgelab.stats import ModelStats
 
     chosen = list(zoo.names() if models is None else models)
     if not chosen:
         raise ValueError("models must name at least one model (zoo names or ModelStats)")
-    stats = []
-    for model in chosen:
-        if isinstance(model, ModelStats):
-            stats.append(model)
-        elif isinstance(model, str):
-            stats.append(zoo.reference_model(model))
-        else:
-            raise ValueError(f"models must hold zoo names or ModelStats; got {type(model).__name__}")
+    stats = _model_stats(chosen)
     if isinstance(devices, str) or not devices:
         raise ValueError("devices must be a sequence of device profile names, e.g. ('raspberry-pi-5',)")
     profiles = [device_profiles.device(name) for name in devices]
@@ -524,18 +532,11 @@ def roofline(devices: Optional[Sequence[Any]] = None, models: Optional[Sequence[
 
     from edgelab import devices as device_profiles
     from edgelab import zoo
-    from edgelab.stats import PRECISIONS, ModelStats
+    from edgelab.stats import PRECISIONS
 
     if models is None:
         models = [name for name in zoo.names() if name.endswith("int8")]
-    stats = []
-    for model in models:
-        if isinstance(model, ModelStats):
-            stats.append(model)
-        elif isinstance(model, str):
-            stats.append(zoo.reference_model(model))
-        else:
-            raise ValueError(f"models must hold zoo names or ModelStats; got {type(model).__name__}")
+    stats = _model_stats(models)
     if not stats:
         raise ValueError("models must hold at least one model")
     found = {s.precision for s in stats}
