@@ -2,12 +2,14 @@
 
 `bubblewrap <https://github.com/containers/bubblewrap>`_ is the sandbox Flatpak uses. Each
 sandbox gets new PID, network, IPC, UTS and cgroup namespaces (no network at all: the kernel
-talks to the grader over unix sockets in one bound folder), a read-only view of the machine,
-a private size-limited tmpfs for its home, ``/tmp`` and ``/dev/shm``, and empty folders over
-the places where other people's files live (``/home``, ``/root``, ``/work``, ``/srv``...),
-the course's sources and submissions and the repository. Only the Python installation and
-the course's packages are bound back, read-only. Mounts made by bubblewrap cannot be undone
-inside: the sandboxed processes have no capabilities.
+talks to the grader over unix sockets in one bound folder), a private size-limited tmpfs for
+its home, ``/tmp`` and ``/dev/shm``, and an **allowlist** view of the machine: an empty root
+with only the system's own folders (``/usr``, ``/etc``, ``/lib``..., :data:`SYSTEM_PATHS`), the
+Python installation and the course's packages bound in, read-only. Everything else (homes,
+``/work``, ``/srv``, another checkout of the course wherever it lives, the course's sources,
+submissions and repository) does not exist inside. Paths to hide that lie under a bound folder
+are covered by empty ones. Mounts made by bubblewrap cannot be undone inside: the sandboxed
+processes have no capabilities.
 
 Two modes, chosen by who runs the grader:
 
@@ -29,9 +31,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# Other people's and other projects' files: empty inside (the Python installation and the
-# course's packages are bound back where they live under one of these).
-CLOSED_TOPS = ("/home", "/root", "/work", "/srv", "/mnt", "/media", "/opt", "/run", "/var/tmp")
+# The system's own folders, bound read-only (a symlink such as /bin -> usr/bin stays a symlink).
+# Nothing else of the machine is visible inside.
+SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/sys")
 
 
 class SandboxUnavailable(RuntimeError):
@@ -95,16 +97,46 @@ def check() -> None:
         raise SandboxUnavailable(f"bubblewrap cannot make a sandbox here: {proc.stderr.strip()[-500:]}{hint}")
 
 
-def _dirs_for(path: str, tops: set[str]) -> list[str]:
-    """``--dir`` options (mode 0755) for the parents of ``path`` below a covered top folder,
-    so that the folder bound there is reachable by the sandbox's user."""
-    parts = Path(path).parts
+def _under(path: str, folders: list[str]) -> bool:
+    """Whether ``path`` is one of ``folders`` or lies below one of them."""
+    return any(path == f or path.startswith(f.rstrip("/") + "/") for f in folders)
+
+
+def _parents(path: str, made: list[str], bound: list[str]) -> list[str]:
+    """``--dir`` options (mode 0755) for the parents of ``path`` that do not exist yet in the
+    sandbox, so that its user reaches what is mounted at ``path``."""
     out: list[str] = []
-    for depth in range(2, len(parts)):
-        parent = str(Path(*parts[:depth]))
-        if any(parent == t or parent.startswith(t + "/") for t in tops):
-            out += ["--perms", "0755", "--dir", parent]
+    for parent in reversed(Path(path).parents[:-1]):
+        text = str(parent)
+        if text not in made and not _under(text, bound):
+            out += ["--perms", "0755", "--dir", text]
+            made.append(text)
     return out
+
+
+def _bind(option: str, path: str, made: list[str], bound: list[str]) -> list[str]:
+    """``option path path`` (a bind), with the parents it needs."""
+    out = _parents(path, made, bound)
+    bound.append(path)
+    return out + [option, path, path]
+
+
+def _system_binds() -> list[str]:
+    """Read-only binds (or symlinks) of the system's own folders."""
+    out: list[str] = []
+    for path in SYSTEM_PATHS:
+        if os.path.islink(path):
+            out += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            out += ["--ro-bind", path, path]
+    return out
+
+
+def _hide(path: Path) -> list[str]:
+    """An empty folder (or /dev/null) over ``path``."""
+    if path.is_dir():
+        return ["--size", "4096", "--perms", "0755", "--tmpfs", str(path)]
+    return ["--ro-bind", "/dev/null", str(path)] if path.exists() else []
 
 
 def command(layout: Layout, cmd: list[str], uid: int, gid: int,
@@ -118,27 +150,24 @@ def command(layout: Layout, cmd: list[str], uid: int, gid: int,
                  "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     else:
         args += ["--unshare-all", "--unshare-user", "--disable-userns"]
-    args += ["--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev"]
-    tops = {t for t in CLOSED_TOPS if os.path.isdir(t) and not os.path.islink(t)}
-    for top in sorted(tops):
-        args += ["--size", str(64 * 1024), "--perms", "0755", "--tmpfs", top]
+    args += _system_binds() + ["--proc", "/proc", "--dev", "/dev"]
     for private in ("/tmp", "/dev/shm"):
         args += ["--size", str(layout.tmp_bytes), "--perms", "1777", "--tmpfs", private]
-    covered = tops | {"/tmp", "/dev/shm"}
-    for path in layout.hidden:
-        text = str(path)
-        if any(text == t or text.startswith(t + "/") for t in covered):
-            continue  # already under an empty folder
-        if path.is_dir():
-            args += ["--size", "4096", "--perms", "0755", "--tmpfs", text]
-            covered.add(text)
-        elif path.exists():
-            args += ["--ro-bind", "/dev/null", text]
-    for path in layout.read_only:
-        args += _dirs_for(str(path), covered) + ["--ro-bind", str(path), str(path)]
+    made = ["/tmp", "/dev/shm", "/dev", "/proc"]
+    bound = [p for p in SYSTEM_PATHS if os.path.isdir(p) and not os.path.islink(p)]
+    read_only = [str(p) for p in layout.read_only]
+    for path in read_only:
+        args += _bind("--ro-bind", path, made, bound)
+    # what must stay hidden but lies in a bound folder; the packages bound under it come back
+    hidden = [p for p in layout.hidden if _under(str(p), bound) and not _under(str(p), ["/tmp", "/dev/shm"])]
+    for path in hidden:
+        args += _hide(path)
+    for path in read_only:
+        if _under(path, [str(h) for h in hidden if h.is_dir()]):
+            args += ["--ro-bind", path, path]
     for path in layout.writable:
-        args += _dirs_for(str(path), covered) + ["--bind", str(path), str(path)]
-    args += _dirs_for(layout.home, covered)
+        args += _bind("--bind", str(path), made, bound)
+    args += _parents(layout.home, made, bound)
     args += ["--size", str(layout.home_bytes), "--perms", "0777", "--tmpfs", layout.home,
              "--perms", "0777", "--dir", layout.workdir]
     fds = fds or {}
@@ -147,8 +176,7 @@ def command(layout: Layout, cmd: list[str], uid: int, gid: int,
         for parent in reversed(Path(rel).parents[:-1]):
             args += ["--perms", "0777", "--dir", f"{layout.workdir}/{parent}"]
         args += ["--perms", "0666", "--file", str(fds[rel]), target]
-    for top in sorted(tops):
-        args += ["--remount-ro", top]  # the empty folders stay empty (their binds keep their own mode)
+    args += ["--remount-ro", "/"]  # the root stays empty (the binds keep their own mode)
     args += ["--chdir", layout.workdir, "--clearenv"]
     for key, value in sorted(layout.env.items()):
         args += ["--setenv", key, value]

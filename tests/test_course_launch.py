@@ -66,9 +66,28 @@ def make_lab(target: str, tmp_path: Path, *args: str) -> Iterator[str]:
             url = match.group(1) if match else None
         log.seek(0)
         assert url, f"no URL printed:\n{log.read()[-3000:]}"
-        yield url
+        listening(port, proc, log)
+        try:
+            yield url
+        except Exception as exc:  # the server's own account of what went wrong
+            log.seek(0)
+            raise AssertionError(f"{exc}\n--- make {target} printed ---\n{log.read()[-3000:]}") from exc
     finally:
         stop(proc)
+
+
+def listening(port: int, proc: subprocess.Popen, log) -> None:
+    """Wait (up to 60 s) until the server accepts connections on ``port``; fail with its log if
+    it exits first."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+            return
+        except OSError:
+            time.sleep(0.5)
+    log.seek(0)
+    raise AssertionError(f"nothing listens on port {port} (exit {proc.poll()}):\n{log.read()[-3000:]}")
 
 
 def split(url: str) -> tuple[str, str]:

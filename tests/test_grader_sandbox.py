@@ -56,11 +56,14 @@ def run(source, limits: Limits, hide: list[Path] = (), files: dict[str, Path] | 
 
 def test_kernel_is_confined(tmp_path: Path) -> None:
     """No root, no capabilities, no network (not even to a host server), secrets and other homes
-    hidden, mounts that cannot be undone, a private /tmp, capped output that keeps errors."""
+    hidden, folders nobody named (another checkout at the top of the disk, /var/lib) absent too,
+    mounts that cannot be undone, a private /tmp, capped output that keeps errors."""
     outside = "/srv" if os.access("/srv", os.W_OK) else None
     secret = Path(tempfile.mkdtemp(prefix="edgelab-course-", dir=outside))
     elsewhere = Path(tempfile.mkdtemp(prefix="edgelab-other-", dir="/var/lib"))
-    for folder in (secret, elsewhere):
+    top_dir = "/" if os.access("/", os.W_OK) else "/var/tmp"
+    top = Path(tempfile.mkdtemp(prefix="edgelab-checkout-", dir=top_dir))
+    for folder in (secret, elsewhere, top):
         (folder / "source.ipynb").write_text("### BEGIN HIDDEN TESTS")
         for path in (folder, folder / "source.ipynb"):
             os.chmod(path, 0o755)  # world-readable by mode: only the sandbox's mounts hide it
@@ -86,12 +89,14 @@ def test_kernel_is_confined(tmp_path: Path) -> None:
             ("s", "print('z' * 5_000_000)\nraise ValueError('after the flood')"),
             ("s", "print('still running')"),
             ("s", f"print(open({str(elsewhere / 'source.ipynb')!r}).read())"),
+            ("s", f"print(open({str(top / 'source.ipynb')!r}).read())"),
+            ("s", "print(sorted(os.listdir('/')))"),
         ), Limits(wall_seconds=120, cell_seconds=20, notebook_output_bytes=150_000),
-            hide=[secret, elsewhere])
+            hide=[secret])
     finally:
         server.close()
         del os.environ["EDGELAB_TEST_SECRET"]
-        for folder in (secret, elsewhere):
+        for folder in (secret, elsewhere, top):
             (folder / "source.ipynb").unlink()
             folder.rmdir()
     cells = result.nb.cells
@@ -109,7 +114,9 @@ def test_kernel_is_confined(tmp_path: Path) -> None:
     assert len(text(cells[7])) < 200_000 and "truncated by the grader" in text(cells[7])
     assert [o.ename for o in cells[8].outputs if o.output_type == "error"] == ["ValueError"]  # still counts
     assert "still running" in text(cells[9])
-    assert "HIDDEN" not in text(cells[10])
+    assert "HIDDEN" not in text(cells[10]) and failed(cells[10])
+    assert "HIDDEN" not in text(cells[11]) and failed(cells[11])
+    assert top.name not in text(cells[12]) and "usr" in text(cells[12])
 
 
 def test_tests_run_in_the_checker_on_plain_data() -> None:
