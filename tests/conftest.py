@@ -7,9 +7,12 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pytest
+
+from tools.arm_root import add_authorized_key, remove_authorized_key
 
 REPO = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -175,21 +178,18 @@ def pi_bare_python(pi_user: str) -> Path:
 
 
 @pytest.fixture(scope="session")
-def client_keys(tmp_path_factory: pytest.TempPathFactory, pi_user: str) -> dict:
-    """Two client keys: `good` is in pi's authorized_keys, `wrong` is not."""
+def client_keys(tmp_path_factory: pytest.TempPathFactory, pi_user: str) -> Iterator[dict]:
+    """Two client keys: `good` is in pi's authorized_keys (beside other sessions' keys, until
+    this session ends), `wrong` is not."""
     folder = tmp_path_factory.mktemp("client_keys")
     for name in ("good", "wrong"):
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"edgelab-test-{name}",
                         "-f", str(folder / name)], check=True)
-    ssh_dir = PI_HOME / ".ssh"
-    ssh_dir.mkdir(mode=0o700, exist_ok=True)
-    authorized = ssh_dir / "authorized_keys"
-    authorized.write_text((folder / "good.pub").read_text())
     uid, gid = _pi_uid_gid()
-    for path in (ssh_dir, authorized):
-        os.chown(path, uid, gid)
-    authorized.chmod(0o600)
-    return {"good": folder / "good", "wrong": folder / "wrong"}
+    public = (folder / "good.pub").read_text()
+    add_authorized_key(PI_HOME / ".ssh", public, uid, gid)
+    yield {"good": folder / "good", "wrong": folder / "wrong"}
+    remove_authorized_key(PI_HOME / ".ssh", public)
 
 
 class SshServer:
@@ -348,5 +348,8 @@ def graded_class(tmp_path_factory: pytest.TempPathFactory) -> dict:
     nbgrader(["generate_assignment", CLASS_LESSON, "--force"], root)
     students = make_class(CLASS_LESSON, root, kinds=list(KINDS))
     limits = Limits(wall_seconds=30, cell_seconds=10, cpu_seconds=30, memory_bytes=2 * 2**30)
+    scratch_before = set(Path("/dev/shm").glob("edgelab-grading-*"))  # another session's may be there
     result = autograde(CLASS_LESSON, root, workers=2, limits=limits)
-    return {"root": root, "lesson": CLASS_LESSON, "students": students, "result": result, "limits": limits}
+    scratch_left = set(Path("/dev/shm").glob("edgelab-grading-*")) - scratch_before
+    return {"root": root, "lesson": CLASS_LESSON, "students": students, "result": result, "limits": limits,
+            "scratch_left": scratch_left}

@@ -164,7 +164,7 @@ def test_attack_left_no_trace_outside_the_sandbox(graded_class: dict) -> None:
     root = graded_class["root"]
     assert not Path("/tmp/gradebook.db").exists() and not Path("/dev/shm/gradebook.db").exists()
     assert sorted(p.name for p in root.iterdir() if p.name.startswith("gradebook")) == ["gradebook.db"]
-    assert not any(Path("/dev/shm").glob("edgelab-grading-*")), "the run's scratch folders are removed"
+    assert not graded_class["scratch_left"], "the run's scratch folders are removed"
 
 
 def test_inject_executed_refuses_cells_that_did_not_run(tmp_path: Path) -> None:

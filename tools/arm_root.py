@@ -315,6 +315,27 @@ def host_key_line(name: str, port: int) -> str:
     return f"[127.0.0.1]:{port} {key_type} {key}\n"
 
 
+def add_authorized_key(ssh_dir: Path, public_key: str, uid: int, gid: int) -> None:
+    """Add ``public_key`` (one line) to ``ssh_dir``/authorized_keys, keeping the keys already
+    there (another test session may be using them), owned by ``uid``:``gid``, mode 0600."""
+    ssh_dir.mkdir(mode=0o700, exist_ok=True)
+    path = ssh_dir / "authorized_keys"
+    lines = path.read_text().splitlines() if path.exists() else []
+    if public_key.strip() not in lines:
+        path.write_text("".join(f"{line}\n" for line in [*lines, public_key.strip()]))
+    path.chmod(0o600)
+    for item in (ssh_dir, path):
+        os.chown(item, uid, gid)
+
+
+def remove_authorized_key(ssh_dir: Path, public_key: str) -> None:
+    """Take ``public_key`` out of ``ssh_dir``/authorized_keys again (the others stay)."""
+    path = ssh_dir / "authorized_keys"
+    if path.exists():
+        kept = [line for line in path.read_text().splitlines() if line != public_key.strip()]
+        path.write_text("".join(f"{line}\n" for line in kept))
+
+
 def authorize(name: str, public_key: str) -> None:
     """Let the holder of ``public_key`` (one line) log in as ``pi`` in the ``name`` root."""
     root = root_of(arch_of(name))
@@ -323,12 +344,7 @@ def authorize(name: str, public_key: str) -> None:
         fields = line.split(":")
         if fields[0] == USER:
             uid, gid = int(fields[2]), int(fields[3])
-    ssh_dir = root / f"home/{USER}/.ssh"
-    ssh_dir.mkdir(mode=0o700, exist_ok=True)
-    (ssh_dir / "authorized_keys").write_text(public_key.strip() + "\n")
-    (ssh_dir / "authorized_keys").chmod(0o600)
-    for path in (ssh_dir, ssh_dir / "authorized_keys"):
-        os.chown(path, uid, gid)
+    add_authorized_key(root / f"home/{USER}/.ssh", public_key, uid, gid)
 
 
 def serve_argv(name: str, port: int) -> list[str]:
