@@ -133,7 +133,10 @@ def test_server_files_are_not_served(gallery: VoilaServer, browser) -> None:
         assert refused.value.code in (403, 404), path
     page = browser.new_page()
     page.goto(f"{gallery.url}/voila/tree")
-    page.get_by_text(DEMOS[0]).first.wait_for(timeout=60_000)
+    try:
+        page.get_by_text(DEMOS[0]).first.wait_for(timeout=60_000)
+    except Exception as exc:  # what the visitor saw instead
+        raise AssertionError(f"{exc}\n--- the page said ---\n{page.inner_text('body')[:2000]}") from exc
     assert ".voila" not in page.inner_text("body")  # the config folder is not even listed
     close(page)
 

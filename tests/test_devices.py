@@ -26,6 +26,13 @@ RESNET50_FP16 = ModelStats("resnet50", macs=4_100_000_000, params=25_600_000, we
                            precision="fp16")
 MOBILENET_V2_160_INT8 = ModelStats("mobilenet_v2_160", macs=153_000_000, params=3_400_000,
                                    weight_bytes=3_600_000, precision="int8")
+YOLOX_S = {precision: ModelStats("yolox_s_leaky", macs=13_370_000_000, params=8_960_000,
+                                 weight_bytes=8_960_000 * size, precision=precision)
+           for precision, size in (("fp32", 4), ("fp16", 2), ("int8", 1))}
+# MLPerf Tiny's keyword model: 2.657 M MACs (Silicon Labs MLTK summary); its size only has to fit
+# (the estimate is compute-bound), so parameters and bytes here are round figures, not sourced
+KWS_INT8 = ModelStats("mlperf_tiny_kws", macs=2_657_000, params=40_000, weight_bytes=40_000, precision="int8",
+                      activation_bytes=30_000)
 CALIBRATION = [  # device, model, published ms
     ("coral-usb-pi5", MOBILENET_V1_INT8, 2.4),  # coral.ai/docs/edgetpu/benchmarks
     ("raspberry-pi-5", YOLO11N_FP32, 317.0),  # Ultralytics Raspberry Pi guide (TFLite FP32)
@@ -34,6 +41,11 @@ CALIBRATION = [  # device, model, published ms
     ("raspberry-pi-4", MOBILENET_V2_160_INT8, 35.0),  # Edge Impulse estimate (ML Systems book)
     ("cloud-cpu", MOBILENET_V1_FP32, 53.0),  # coral.ai benchmarks, CPU alone
     ("jetson-nano", RESNET50_FP16, 1000 / 36),  # NVIDIA Jetson Nano benchmarks, 36 FPS
+    ("jetson-orin-nano", YOLOX_S["fp32"], 20.9),  # Idein aicast_jetson_benchmark, trtexec
+    ("jetson-orin-nano", YOLOX_S["fp16"], 10.7),  # same
+    ("jetson-orin-nano", YOLOX_S["int8"], 8.6),  # same
+    # MLPerf Tiny v0.5 reference, Cortex-M4 at 120 MHz: 5.497 inferences/s, scaled to the nRF52840's 64 MHz
+    ("arduino-nano-33-ble-sense", KWS_INT8, 1000 / 5.497 * 120 / 64),
 ]
 BAD_NUMBERS = st.one_of(st.floats(max_value=-1e-9, allow_nan=False), st.just(float("nan")),
                         st.just(float("inf")))
@@ -83,7 +95,7 @@ def test_microcontroller_memory_limits() -> None:
     kws = ModelStats("kws", macs=2_000_000, params=20_000, weight_bytes=20_000, precision="int8",
                      activation_bytes=30_000)
     est = devices.estimate_latency("arduino-nano-33-ble-sense", kws)
-    assert est.fits and 10 < est.ms < 200
+    assert est.fits and est.runs and est.bound == "compute"
 
 
 def test_memory_bound_model_is_labelled() -> None:
@@ -102,7 +114,9 @@ def test_faster_hardware_is_faster() -> None:
 
 def test_energy_and_battery_life() -> None:
     """Energy per inference is power x time; battery life follows the duty cycle."""
-    assert devices.energy_per_inference_mj("raspberry-pi-5", 20.0) == pytest.approx(8.0 * 20.0)
+    pi5 = devices.device("raspberry-pi-5")
+    assert devices.energy_per_inference_mj("raspberry-pi-5", 20.0) == pytest.approx(pi5.active_w * 20.0)
+    assert devices.energy_per_inference_mj("raspberry-pi-5", 40.0) == pytest.approx(pi5.active_w * 40.0)
     # 10 Wh battery, 1 J per request, 3600 requests/hour, 10 mW sleep: 1.01 W average
     assert devices.battery_life_hours(10, 1000, 3600, sleep_mw=10) == pytest.approx(10 / 1.01)
     assert devices.battery_life_hours(10, 0, 0) == math.inf
