@@ -111,9 +111,11 @@ def test_every_edge_device_has_a_sourced_price() -> None:
 
 def test_choose_device_picks_the_cheapest_that_meets_every_limit() -> None:
     """The pick meets all three limits and no cheaper candidate does; impossible limits pick nothing."""
-    choice = budget.choose_device(MOBILENET_INT8, max_latency_ms=50, max_power_w=10, max_cost_usd=150)
+    choice = budget.choose_device(MOBILENET_INT8, max_latency_ms=15, max_power_w=10, max_cost_usd=150)
     ok = [c for c in choice.candidates if c.ok]
     assert choice.pick == min(ok, key=lambda c: c.cost_usd).device == "raspberry-pi-5"
+    pi4 = next(c for c in choice.candidates if c.device == "raspberry-pi-4")  # cheaper, 17 ms
+    assert not pi4.ok and "too slow" in pi4.problems[0]
     mcu = next(c for c in choice.candidates if c.device == "arduino-nano-33-ble-sense")
     assert not mcu.ok and "cannot run" in mcu.problems[0]
     assert "<- pick" in choice.table()

@@ -40,7 +40,7 @@ GRADED_FIELDS = {
 GRADED_ASSUMPTIONS_LEFT = {
     "link 5g: loss", "link 5g: outage_mean_s", "link 5g: rtt_ms.p95",
     "link 5g-mec: rtt_ms.median",  # no published median RTT to a MEC server (lesson 02 3.1 says so)
-    "device raspberry-pi-4: efficiency.fp32", "device raspberry-pi-4: overhead_ms",
+    "device raspberry-pi-4: overhead_ms",
     "device raspberry-pi-4: peak_gops.int8",
     "device raspberry-pi-5: efficiency.int8", "device raspberry-pi-5: overhead_ms",
     "device cloud-cpu: efficiency.int8", "device cloud-cpu: flash_mb", "device cloud-cpu: idle_w",

@@ -189,7 +189,7 @@ def test_data_plan_explorer_follows_its_controls() -> None:
 def test_device_explorer_follows_its_controls() -> None:
     """A generous budget picks a device; a 20-dollar limit picks none; each control redraws."""
     box = widgets.device_explorer()
-    assert box.numbers["pick"] == "raspberry-pi-5" and "pick: raspberry-pi-5" in box.text.value
+    assert box.numbers["pick"] == "raspberry-pi-4" and "pick: raspberry-pi-4" in box.text.value
     _redrawn(box, "max_cost_usd", 20)
     assert box.numbers["pick"] is None and "pick: none" in box.text.value
     box.controls["max_cost_usd"].value = 700
