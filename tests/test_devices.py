@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edgelab import devices, network
+from edgelab import devices, network, zoo
 from edgelab.stats import ModelStats
 
 REQUIRED_DEVICES = {"raspberry-pi-4", "raspberry-pi-5", "jetson-nano", "jetson-orin-nano", "coral-usb-pi5",
@@ -24,9 +24,8 @@ MOBILENET_V1_FP32 = ModelStats("mobilenet_v1", macs=569_000_000, params=4_200_00
 YOLO11N_FP32 = ModelStats("yolo11n", macs=3_250_000_000, params=2_600_000, weight_bytes=10_400_000)
 RESNET50_FP16 = ModelStats("resnet50", macs=4_100_000_000, params=25_600_000, weight_bytes=51_200_000,
                            precision="fp16")
-MOBILENET_V2_INT8 = ModelStats("mobilenet_v2", macs=300_000_000, params=3_500_000, weight_bytes=3_600_000,
-                               precision="int8")
-MOBILENET_V2_FP32 = ModelStats("mobilenet_v2", macs=300_000_000, params=3_500_000, weight_bytes=14_000_000)
+MOBILENET_V2_INT8 = zoo.reference_model("mobilenet-v2-224-int8")
+MOBILENET_V2_FP32 = zoo.reference_model("mobilenet-v2-224-fp32")
 YOLOX_S = {precision: ModelStats("yolox_s_leaky", macs=13_370_000_000, params=8_960_000,
                                  weight_bytes=8_960_000 * size, precision=precision)
            for precision, size in (("fp32", 4), ("fp16", 2), ("int8", 1))}
