@@ -6,54 +6,55 @@ from __future__ import annotations
 import json
 import re
 from importlib import resources
+from pathlib import Path
 from typing import Dict, Iterator, Tuple
 
 import pytest
 
-from edgelab import devices, network
+from edgelab import devices, network, sources
 
 URL = re.compile(r"https?://\S+")
 YEAR = re.compile(r"\b(19[89]\d|20[0-4]\d)\b")
-KINDS = ("assumption:", "definition:")
+LESSONS = Path(__file__).resolve().parent.parent / "lessons"
 
-# Fields that graded exercises use (lessons 02, 03 and 04: hand calculations and checks on these
-# profiles). Those still resting on an assumption are listed here, so a new assumption in a graded
-# field fails the test below, and sourcing one means taking it off this list.
+# The figures a graded exercise computes with, per profile: (the lessons that grade them, the
+# fields). Lesson 02: 3.1 (round trip by hand over 5G and to a MEC server), 3.2 (5G simulated:
+# timing, loss and outages, not the radio's energy), 3.4 (crossovers). Lesson 03: 3.2 (a Pi 5
+# inference's energy), 3.3 (the Nano 33 BLE's energy per inference). Lesson 04: 3.1 (the roofline on
+# six devices with int8 and fp32 models: peaks, efficiencies, memory bandwidth, overhead; RAM
+# decides which cases fit), 3.2 (the Nano 33 BLE's flash and RAM), 3.3 (choose_device picks the
+# cheapest device within the limits, so only devices no dearer than the picks can change them:
+# the Nano 33 BLE ($40) and the Pi 4 ($55); their estimate, fit and active power), 3.4 (cloud-cpu
+# fp32 estimate). Lesson 11: 3.3 (the Nano 33 BLE node's battery life on the LTE and LoRa radios),
+# 3.5 (choose_device within $60: the Nano 33 BLE). fp16 figures, idle power and the storage of
+# devices that keep weights in RAM enter no graded answer.
+ROOFLINE = ("peak_gops.int8", "peak_gops.fp32", "efficiency.int8", "efficiency.fp32", "mem_bw_gbs",
+            "overhead_ms", "ram_mb")
 GRADED_FIELDS = {
-    # lesson 02: 3.1 (round trip by hand over 5G and to a MEC server), 3.2 (5G simulated), 3.4 (crossover
-    # over 4G and others)
-    # (lesson 02 uses the 5G link's timing and failures, not its radio's energy)
-    ("link", "5g"): ("rtt_ms.min", "rtt_ms.median", "rtt_ms.p95", "uplink_mbps", "downlink_mbps", "loss",
-                     "availability", "outage_mean_s"),
-    ("link", "4g-lte"): ("rtt_ms.median", "uplink_mbps", "downlink_mbps"),
-    ("link", "5g-mec"): ("rtt_ms.median", "uplink_mbps", "downlink_mbps"),
-    ("link", "starlink"): ("rtt_ms.median", "uplink_mbps", "downlink_mbps"),
-    ("link", "wifi-cloud"): ("rtt_ms.median", "uplink_mbps", "downlink_mbps"),
-    # lesson 03: 3.2 and 3.3 (the LTE phone radio's energy)
-    ("radio", "lte"): ("up_nj_per_bit", "down_nj_per_bit", "tail_mj"),
-    # lesson 03 3.2 (Pi 5 compute energy) and lesson 04 3.1 (roofline on these devices)
-    ("device", "raspberry-pi-4"): None, ("device", "raspberry-pi-5"): None, ("device", "cloud-cpu"): None,
-    ("device", "jetson-orin-nano"): None, ("device", "arduino-nano-33-ble-sense"): None,
-    # lesson 04 3.1's hidden tests also run the roofline on the issue-20 devices
-    ("device", "jetson-orin-nano-super"): None, ("device", "raspberry-pi-5-ai-hat"): None,
+    ("link", "5g"): (("02",), ("rtt_ms.min", "rtt_ms.median", "rtt_ms.p95", "uplink_mbps", "downlink_mbps",
+                               "loss", "availability", "outage_mean_s")),
+    ("link", "4g-lte"): (("02",), ("rtt_ms.median", "uplink_mbps", "downlink_mbps")),
+    ("link", "5g-mec"): (("02",), ("rtt_ms.median", "uplink_mbps", "downlink_mbps")),
+    ("link", "starlink"): (("02",), ("rtt_ms.median", "uplink_mbps", "downlink_mbps")),
+    ("link", "wifi-cloud"): (("02",), ("rtt_ms.median", "uplink_mbps", "downlink_mbps")),
+    ("radio", "lte"): (("03", "11"), ("up_nj_per_bit", "down_nj_per_bit", "tail_mj")),
+    ("radio", "lora"): (("11",), ("up_nj_per_bit", "down_nj_per_bit", "tail_mj")),
+    ("device", "raspberry-pi-4"): (("04",), ROOFLINE + ("active_w",)),
+    ("device", "raspberry-pi-5"): (("03", "04"), ROOFLINE + ("active_w",)),
+    ("device", "cloud-cpu"): (("04",), ROOFLINE),
+    ("device", "jetson-orin-nano"): (("04",), ROOFLINE),
+    ("device", "jetson-orin-nano-super"): (("04",), ROOFLINE),
+    ("device", "raspberry-pi-5-ai-hat"): (("04",), ROOFLINE),
+    ("device", "arduino-nano-33-ble-sense"): (("03", "04", "11"), (
+        "peak_gops.int8", "efficiency.int8", "mem_bw_gbs", "overhead_ms", "flash_mb", "ram_mb", "active_w")),
 }
+# Those still resting on an assumption: a new assumption in a graded field fails the test below,
+# and sourcing one means taking it off this list. Each lesson shows them (edgelab.sources).
 GRADED_ASSUMPTIONS_LEFT = {
     "link 5g: loss", "link 5g: outage_mean_s", "link 5g: rtt_ms.p95",
-    "link 5g-mec: rtt_ms.median",  # no published median RTT to a MEC server (lesson 02 3.1 says so)
-    "device raspberry-pi-4: overhead_ms",
-    "device raspberry-pi-4: peak_gops.int8",
-    "device raspberry-pi-5: efficiency.int8", "device raspberry-pi-5: overhead_ms",
-    "device cloud-cpu: efficiency.int8", "device cloud-cpu: flash_mb", "device cloud-cpu: idle_w",
-    "device cloud-cpu: peak_gops.int8", "device cloud-cpu: ram_mb",
-    "device jetson-orin-nano: flash_mb",
-    "device jetson-orin-nano: peak_gops.fp16",
-    "device arduino-nano-33-ble-sense: active_w", "device arduino-nano-33-ble-sense: efficiency.fp16",
-    "device arduino-nano-33-ble-sense: efficiency.fp32", "device arduino-nano-33-ble-sense: idle_w",
+    "link 5g-mec: rtt_ms.median",
+    "device raspberry-pi-4: overhead_ms", "device raspberry-pi-5: overhead_ms",
     "device arduino-nano-33-ble-sense: mem_bw_gbs",
-    "device arduino-nano-33-ble-sense: peak_gops.fp16",
-    "device jetson-orin-nano-super: flash_mb",
-    "device jetson-orin-nano-super: peak_gops.fp16",
-    "device raspberry-pi-5-ai-hat: active_w", "device raspberry-pi-5-ai-hat: idle_w",
     "device raspberry-pi-5-ai-hat: mem_bw_gbs", "device raspberry-pi-5-ai-hat: overhead_ms",
 }
 
@@ -87,7 +88,7 @@ def _fields() -> Iterator[Tuple[str, str, str, str]]:
 def assumptions() -> Dict[str, str]:
     """'kind profile: field' -> the assumption's text, for every field that still rests on one."""
     return {f"{kind} {name}: {field}": source for kind, name, field, source in _fields()
-            if source.startswith("assumption:")}
+            if source.startswith(sources.ASSUMPTION)}
 
 
 def test_every_profile_number_has_a_well_formed_source() -> None:
@@ -110,17 +111,55 @@ def test_every_profile_number_has_a_well_formed_source() -> None:
         print(f"  {label}: {text}")
 
 
+def _graded_assumptions() -> Dict[Tuple[str, str], set]:
+    """(kind, profile) -> the graded fields of that profile still resting on an assumption."""
+    out: Dict[Tuple[str, str], set] = {}
+    for label in assumptions():
+        kind, rest = label.split(" ", 1)
+        name, field = rest.split(": ", 1)
+        graded = GRADED_FIELDS.get((kind, name))
+        if graded and field in graded[1]:
+            out.setdefault((kind, name), set()).add(field)
+    return out
+
+
 def test_graded_fields_list_their_remaining_assumptions() -> None:
     """The fields graded exercises use that still rest on an assumption are exactly the known list."""
-    left = assumptions()
-    graded = set()
-    for (kind, name), fields in GRADED_FIELDS.items():
-        for label in left:
-            k, rest = label.split(" ", 1)
-            profile, field = rest.split(": ", 1)
-            if k == kind and profile == name and (fields is None or field in fields):
-                graded.add(label)
+    graded = {f"{kind} {name}: {field}" for (kind, name), fields in _graded_assumptions().items()
+              for field in fields}
     assert graded == GRADED_ASSUMPTIONS_LEFT
+
+
+def _code_cells(number: str) -> list:
+    """The code cells of a lesson's source notebook."""
+    (path,) = LESSONS.glob(f"{number}-*/*.ipynb")
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+
+
+def test_lessons_show_the_assumptions_they_grade_with() -> None:
+    """Each lesson that grades with an assumed figure prints it with its reason (edgelab.sources),
+    naming the profile, so learners see which numbers are not measured."""
+    missing = []
+    for (kind, name), fields in _graded_assumptions().items():
+        for number in GRADED_FIELDS[(kind, name)][0]:
+            shown = [cell for cell in _code_cells(number) if "sources.assumption_lines(" in cell]
+            if not any(f'"{name}"' in cell for cell in shown):
+                missing.append(f"lesson {number} does not show {kind} {name}'s assumptions {sorted(fields)}")
+    assert not missing, "\n".join(missing)
+
+
+def test_assumption_lines_name_profile_field_value_and_reason() -> None:
+    """edgelab.sources lists each assumed figure with its value and the reason from the data."""
+    pi4 = devices.device("raspberry-pi-4")
+    lines = sources.assumption_lines([pi4], ["overhead_ms"])
+    reason = pi4.sources["overhead_ms"].split(":", 1)[1].strip()
+    assert lines == [f"raspberry-pi-4 overhead_ms = {pi4.overhead_ms}: {reason}"]
+    link_lines = sources.assumption_lines([network.link("5g")])
+    assert any(line.startswith("5g radio = lte: ") for line in link_lines)
+    assert all(not line.startswith("5g rtt_ms.median") for line in link_lines)  # a sourced field
+    with pytest.raises(ValueError, match="profile must be"):
+        sources.assumptions("raspberry-pi-4")
 
 
 @pytest.mark.parametrize("name", ["5g-mec", "lte-m", "nb-iot", "wifi-edge"])
