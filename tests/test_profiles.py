@@ -149,19 +149,6 @@ def test_lessons_show_the_assumptions_they_grade_with() -> None:
     assert not missing, "\n".join(missing)
 
 
-def test_assumption_lines_name_profile_field_value_and_reason() -> None:
-    """edgelab.sources lists each assumed figure with its value and the reason from the data."""
-    pi4 = devices.device("raspberry-pi-4")
-    lines = sources.assumption_lines([pi4], ["overhead_ms"])
-    reason = pi4.sources["overhead_ms"].split(":", 1)[1].strip()
-    assert lines == [f"raspberry-pi-4 overhead_ms = {pi4.overhead_ms}: {reason}"]
-    link_lines = sources.assumption_lines([network.link("5g")])
-    assert any(line.startswith("5g radio = lte: ") for line in link_lines)
-    assert all(not line.startswith("5g rtt_ms.median") for line in link_lines)  # a sourced field
-    with pytest.raises(ValueError, match="profile must be"):
-        sources.assumptions("raspberry-pi-4")
-
-
 @pytest.mark.parametrize("name", ["5g-mec", "lte-m", "nb-iot", "wifi-edge"])
 def test_new_links_load(name: str) -> None:
     """The issue-20 link profiles load, with RTTs ordered and a radio."""
