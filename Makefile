@@ -78,7 +78,7 @@ instructor: $(COURSE_STAMP)
 ## Set everything up (Debian packages included) and run the whole test suite.
 test: system-packages $(TEST_STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=25
 
 ## The inner loop: everything but the slow tests.
 test-fast: $(TEST_STAMP)

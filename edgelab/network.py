@@ -17,7 +17,10 @@ bandwidth-delay product) the link never idles again. Windows start small on a ne
 connection, and on a reused one after an idle of several retransmission time-outs with cubic
 (Linux halves the window per time-out of idle, RFC 2861); BBR keeps its window, and a
 connection in steady use (requests closer than the time-out) has an open window
-(:func:`start_window`).
+(:func:`start_window`). BBR on a reused connection holds its window at 4 segments for 200 ms
+when it has seen no new minimum RTT for 10 s (PROBE_RTT); after an idle the first
+acknowledgement refreshes that minimum instead, so only a request being sent when the 10 s run
+out is slower (:func:`probe_rtt_entry_ms`, :func:`probe_rtt_transfer_ms`).
 
 Every random draw comes from one :class:`numpy.random.Generator` seeded by ``seed``: the
 same arguments give the same numbers, so graded answers are reproducible. Each RTT the
@@ -55,6 +58,9 @@ CONGESTION_CONTROLS = ("cubic", "bbr")  # Linux's default (cubic) and Google's B
 HANDSHAKES = {"reused": 0, "new-tcp": 1, "new-tls": 2}  # RTTs before the request can be sent
 IDLE_MS = 10_000.0  # round_trip's reused connection: the previous request was seconds ago
 OUTAGE_POLICIES = ("fail", "wait")
+BBR_MIN_RTT_WINDOW_MS = 10_000.0  # BBR's min-RTT filter window (Linux bbr_min_rtt_win_sec)
+BBR_PROBE_RTT_MS = 200.0  # how long PROBE_RTT holds the window down (bbr_probe_rtt_mode_ms)
+BBR_PROBE_RTT_WINDOW = 4  # segments in flight during PROBE_RTT (bbr_cwnd_min_target)
 MAX_N = 50_000_000
 
 
@@ -398,9 +404,9 @@ def start_window(connection: str, congestion_control: str, idle_ms: Union[float,
 
     * a new connection: :data:`INITIAL_WINDOW`;
     * a reused one, BBR: no restart after idle (BBR keeps its window and paces at the rate it
-      measured): an open window (``math.inf``). Not modelled: BBR's PROBE_RTT (when no new
-      minimum RTT was seen for 10 s, the window drops to 4 packets for at least 200 ms); on the
-      real-link check it made about 1 bulky request in 15 some 200 ms slower;
+      measured): an open window (``math.inf``). BBR's PROBE_RTT (the window held at 4
+      segments for 200 ms when no new minimum RTT was seen for 10 s) is not in this window:
+      :func:`simulate_cloud` adds it to the uploads that meet it (:func:`probe_rtt_entry_ms`);
     * a reused one, cubic (Linux's default): the previous, like transfer grew the window to about
       ``INITIAL_WINDOW + segments`` (one segment more per segment acknowledged); Linux halves it
       once for every retransmission time-out ``rto_ms`` of idle, down to the initial window
@@ -419,6 +425,92 @@ def start_window(connection: str, congestion_control: str, idle_ms: Union[float,
     window = np.maximum(float(INITIAL_WINDOW), np.floor(grown / np.exp2(np.minimum(halvings, 60.0))))
     window = np.where(window >= segments, math.inf, window)  # one flight holds it all: an open window
     return float(window) if np.ndim(window) == 0 else window
+
+
+def probe_rtt_entry_ms(start_ms: Union[Sequence[float], np.ndarray], send_ms: Union[float, np.ndarray],
+                       rtt_ms: Union[Sequence[float], np.ndarray]) -> np.ndarray:
+    """When each request on one reused BBR connection enters PROBE_RTT, in ms after it starts
+    (``nan``: it does not), given when each starts (ascending), how long its message takes to
+    leave the link with an open window, and its round trip: its first acknowledgement returns
+    ``rtt_ms`` after it starts, its last ``send_ms + rtt_ms`` after.
+
+    Modelled (Linux BBR v1, ``bbr_update_min_rtt``): the min-RTT filter expires
+    :data:`BBR_MIN_RTT_WINDOW_MS` after it was last refreshed. It is refreshed by a round trip
+    no longer than the minimum it holds, and by any round trip once it has expired; PROBE_RTT
+    starts when an acknowledgement finds it expired, except the first one after an idle (Linux's
+    ``idle_restart``). So a request whose first acknowledgement finds the filter expired only
+    refreshes it; a request that is still being acknowledged when the filter expires enters
+    PROBE_RTT then, and the probe refreshes the filter (here when its 200 ms are up). Requests
+    far apart therefore rarely meet it: only when the expiry falls while one is being sent.
+    Each request starts after an idle (requests on one connection do not overlap); each
+    request's round trip is one sample; the connection was idle long before the first.
+    Not modelled: the probe's own round trips as samples, an acknowledgement Linux takes for a
+    delayed one (it refreshes nothing), and the server's end (a download's sender has its own
+    filter: responses of a few segments do not wait for it anyway)."""
+    starts = np.asarray(start_ms, dtype=float)
+    rtts = np.broadcast_to(np.asarray(rtt_ms, dtype=float), starts.shape)
+    sends = np.broadcast_to(np.asarray(send_ms, dtype=float), starts.shape)
+    if starts.ndim != 1 or not np.all(np.isfinite(starts)) or np.any(np.diff(starts) < 0):
+        raise ValueError("start_ms must be a sequence of finite times (ms) in ascending order")
+    if not (np.all(np.isfinite(rtts)) and np.all(rtts > 0) and np.all(np.isfinite(sends))
+            and np.all(sends >= 0)):
+        raise ValueError("rtt_ms must be finite and > 0, send_ms finite and >= 0 (ms)")
+    entry = np.full(starts.size, math.nan)
+    stamp, minimum = -math.inf, math.inf
+    for k, (start, send, rtt) in enumerate(zip(starts.tolist(), sends.tolist(), rtts.tolist())):
+        first_ack, expiry = start + rtt, stamp + BBR_MIN_RTT_WINDOW_MS
+        if first_ack > expiry or rtt <= minimum:  # expired after the idle, or a new minimum: refresh
+            stamp, minimum = first_ack, rtt
+        elif expiry < first_ack + send:  # expires while this request is acknowledged: PROBE_RTT
+            entry[k] = expiry - start
+            stamp, minimum = expiry + BBR_PROBE_RTT_MS, rtt
+    return entry
+
+
+def _probe_rtt_transfer(payload: float, mbps: float, duty_cycle: float, enter_ms: np.ndarray,
+                        flight_rtt: np.ndarray, hold_rtt: np.ndarray) -> np.ndarray:
+    """An open-window transfer (:func:`_transfer`) that enters PROBE_RTT ``enter_ms`` after its
+    first segment left (at least one ``flight_rtt`` after it); see :func:`probe_rtt_transfer_ms`."""
+    total = int(_packets(payload))
+    per_ms = 8.0 / (mbps * duty_cycle * 1e3)  # ms per byte on the wire
+    full_ms = (MSS_BYTES + HEADER_BYTES) * per_ms
+    shorter_ms = (payload - (total - 1) * MSS_BYTES + HEADER_BYTES) * per_ms - full_ms  # the last segment
+    held = float(BBR_PROBE_RTT_WINDOW)
+    enter = np.maximum(enter_ms, full_ms + flight_rtt)  # an acknowledgement starts it
+    sent = np.minimum(float(total), np.floor(enter / full_ms))  # segments already on the wire
+    drained = np.maximum(enter, (sent - held) * full_ms + flight_rtt)  # 4 left in flight
+    round_ms = np.maximum(hold_rtt, held * full_ms)  # 4 segments a round (or the link is slower)
+    rounds = np.maximum(1.0, np.ceil(BBR_PROBE_RTT_MS / round_ms))  # 200 ms and at least one round
+    left = total - sent
+    rest = np.maximum(0.0, left - held * rounds)  # sent once the window is back, at the link's rate
+    after_hold = drained + rounds * round_ms + rest * full_ms + shorter_ms
+    last_round = np.maximum(1.0, np.ceil(left / held))  # or the message ends while held
+    within_hold = (drained + (last_round - 1) * round_ms + (left - held * (last_round - 1)) * full_ms
+                   + shorter_ms)
+    open_ms = total * full_ms + shorter_ms
+    return np.where(sent >= total, open_ms, np.where(rest > 0, after_hold, within_hold))
+
+
+def probe_rtt_transfer_ms(payload_bytes: float, mbps: float, rtt_ms: float, *, enter_ms: float = 0.0,
+                          duty_cycle: float = 1.0) -> float:
+    """Time (ms) BBR needs to put ``payload_bytes`` through a bottleneck of ``mbps`` on a reused
+    connection (an open window, :func:`start_window`) when it enters PROBE_RTT ``enter_ms``
+    after the first segment left (on an acknowledgement: one ``rtt_ms`` at the earliest).
+
+    The segments leave back to back until then; BBR then holds its window at
+    :data:`BBR_PROBE_RTT_WINDOW` segments: it sends nothing until only 4 are in flight, then 4
+    per round trip (or as fast as the link sends 4) for :data:`BBR_PROBE_RTT_MS` and at least
+    one round (it leaves on the first acknowledgement after that), then the rest at the link's
+    rate. A message already on the wire by then does not wait (:func:`transfer_ms` with an open
+    window). Every round trip is ``rtt_ms``; :func:`simulate_cloud` draws the hold's rounds
+    (one draw for all of them) apart from the first flight's."""
+    payload = _checks.number("payload_bytes", payload_bytes)
+    rate = _checks.number("mbps", mbps, inclusive=False)
+    duty = _checks.number("duty_cycle", duty_cycle, inclusive=False, maximum=1.0)
+    rtt = _checks.number("rtt_ms", rtt_ms, inclusive=False)
+    enter = _checks.number("enter_ms", enter_ms)
+    one = np.ones(1)
+    return float(_probe_rtt_transfer(payload, rate, duty, enter * one, rtt * one, rtt * one)[0])
 
 
 def _retransmit_ms(packets: int, ln: Link, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -570,10 +662,13 @@ def simulate_cloud(link: Union[str, Link], payload_bytes: float, response_bytes:
     "new-tcp" (+1 RTT) or "new-tls" (+2 RTTs, TCP + TLS 1.3). Uploads and downloads are TCP
     transfers (:func:`transfer_ms`); on a reused connection a request that follows the previous
     one by more than the retransmission time-out starts slow start again with cubic, not with
-    BBR (``congestion_control``; :func:`start_window`). Every RTT waited for is its own
-    draw from the link's distribution. A lost data packet costs a retransmission time-out
-    (SRTT + 200 ms, Linux; 1 s for a lost SYN). ``outage_policy``: "fail" (the request
-    fails) or "wait" (it waits until the link is back).
+    BBR (``congestion_control``; :func:`start_window`). With BBR on a reused connection, an
+    upload still being acknowledged when BBR's 10 s min-RTT filter expires meets PROBE_RTT
+    (:func:`probe_rtt_entry_ms`): its window is held at 4 segments for 200 ms
+    (:func:`probe_rtt_transfer_ms`); how many do depends on ``request_rate``. Every RTT
+    waited for is its own draw from the link's distribution. A lost data packet costs a
+    retransmission time-out (SRTT + 200 ms, Linux; 1 s for a lost SYN). ``outage_policy``:
+    "fail" (the request fails) or "wait" (it waits until the link is back).
     """
     ln = as_link(link)
     payload = _checks.number("payload_bytes", payload_bytes)
@@ -613,6 +708,15 @@ def simulate_cloud(link: Union[str, Link], payload_bytes: float, response_bytes:
         return out
 
     upload = transfer(payload, ln.uplink_mbps)
+    if connection == "reused" and cc == "bbr":  # the device's BBR: PROBE_RTT on some uploads
+        sending = np.flatnonzero(~failed)
+        entry = np.full(n, math.nan)
+        entry[sending] = probe_rtt_entry_ms(arrivals[sending] + outage[sending], upload[sending],
+                                            rtt[sending])
+        probing = np.flatnonzero(np.isfinite(entry))
+        if probing.size:
+            upload[probing] = _probe_rtt_transfer(payload, ln.uplink_mbps, ln.duty_cycle, entry[probing],
+                                                  rtt[probing], ln.sample_rtt(probing.size, rng))
     download = transfer(response, ln.downlink_mbps)
     up_packets = float(_packets(payload)) + (2 if connection == "new-tls" else 0)
     down_packets = float(_packets(response)) + (2 if connection == "new-tls" else 0)

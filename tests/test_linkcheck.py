@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -14,12 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edgelab import cli, linkcheck, network
-from edgelab.linkcheck import Case, client, delay, testbed
+from edgelab.linkcheck import Case, client, delay, measure, testbed
 
 # request bodies: 1, 10 and 104 packets with the HTTP head
 ONE_PACKET, TEN_PACKETS, BULKY = 300, 13_000, 150_000
 
-# Three profiles, run side by side (their idle waits overlap): 5G to a MEC server (bandwidth-delay
+# Three profiles, one after another: 5G to a MEC server (bandwidth-delay
 # product 36 kB, above the 14.5 kB initial window), 4G LTE with RTTs x 0.2 (8.7 kB, below it) and
 # Starlink (57 kB, above it).
 PROFILES = [("5g-mec", 1.0), ("4g-lte", 0.2), ("starlink", 1.0)]
@@ -27,19 +26,21 @@ PROFILES = [("5g-mec", 1.0), ("4g-lte", 0.2), ("starlink", 1.0)]
 
 def cases() -> list:
     """1, ~10 and >= 100 packets on fresh and reused connections with cubic; the bulky request with
-    BBR where it differs from cubic (a reused connection after an idle: no slow-start restart).
+    BBR where it differs from cubic (a reused connection after an idle: no slow-start restart, and
+    now and then PROBE_RTT, which the simulation meets at the client's pace).
     Requests that fit in the initial window pause 100 ms on a reused connection (the window does
     not matter to them); the bulky ones pause six time-outs, so cubic's window is back at 10.
     Sample sizes: a p95 from n requests scatters by sampling alone; the test prints how often a
-    perfect model would miss the bound with these n (about 1 run in 8, most of it the bulky reused
-    cases, whose six-time-out pauses make each request cost over a second)."""
+    perfect model would miss the bound with these n (most of it the bulky reused cases, whose
+    six-time-out pauses make each request cost over a second). BBR's takes 60: a p95 from 30
+    is pulled into PROBE_RTT's +200 ms by 2 slow requests, from 60 only by 4."""
     out = []
     for size in (ONE_PACKET, TEN_PACKETS):
         out.append(Case(size, 200, "new", "cubic", n=300))
         out.append(Case(size, 200, "reused", "cubic", n=300, idle_ms=100.0))
     out.append(Case(BULKY, 200, "new", "cubic", n=60))
     out.append(Case(BULKY, 200, "reused", "cubic", n=30))
-    out.append(Case(BULKY, 200, "reused", "bbr", n=30))
+    out.append(Case(BULKY, 200, "reused", "bbr", n=60))
     return out
 
 
@@ -92,6 +93,18 @@ def test_case_and_client_refuse_bad_input() -> None:
         client.time_round_trips("http://127.0.0.1:9/infer", 1, 10, 10, idle_ms=-1)
 
 
+def test_simulated_pace_is_the_clients_for_bbr_reused_only() -> None:
+    """BBR on a reused connection is simulated at the client's pace (pause plus a typical round
+    trip: PROBE_RTT depends on it); cubic, and new connections, at the long-idle rate."""
+    ln = network.link("5g-mec")
+    bbr = Case(BULKY, 200, "reused", "bbr")
+    typical = network.round_trip(ln, 150_200, 300, server_ms=1.5, congestion_control="bbr")["total_ms"]
+    paced = measure.request_rate(ln, bbr, 150_200, 300, 1.5, 1_320.0)
+    assert paced == pytest.approx(1000 / (1_320 + typical))
+    for case in (Case(BULKY, 200, "reused", "cubic"), Case(BULKY, 200, "new", "bbr")):
+        assert measure.request_rate(ln, case, 150_200, 300, 1.5, 1_320.0) == measure.IDLE_REQUEST_RATE
+
+
 def test_measure_link_command_rejects_unknown_profile(capsys: pytest.CaptureFixture) -> None:
     """An unknown profile exits 2 and lists the known ones."""
     assert cli.main(["measure-link", "dialup"]) == 2
@@ -112,16 +125,9 @@ def test_bad_input_names_the_parameter(n: object, scale: float) -> None:
 # -- real packets -------------------------------------------------------------------------------
 
 
-BOUNDS = {50: 0.10, 95: 0.15}  # what the model claims: medians within 10 %, p95 within 15 %
-
-
-def checked_percentiles(case: Case) -> tuple:
-    """The percentiles the model is held to for ``case``. BBR's p95 is not: every 10 s without a
-    new minimum RTT, BBR's PROBE_RTT shrinks the window to 4 packets for 200 ms, which about one
-    bulky request in 15 meets here (+200 ms; measured alone: 308 and 317 ms against a 107 ms
-    median). The simulator does not model it (network.start_window says so); its median is
-    still checked."""
-    return (50,) if case.congestion_control == "bbr" else (50, 95)
+# What the model claims, for every case (BBR's p95 too: the simulation counts PROBE_RTT on the
+# uploads that meet it, at the client's own pace): medians within 10 %, p95 within 15 %.
+BOUNDS = {50: 0.10, 95: 0.15}
 
 
 def tolerance_for(result, q: int) -> float:
@@ -144,8 +150,8 @@ def apparatus_head_start(result) -> float:
 def test_real_tcp_matches_the_simulation(tiny_model: dict) -> None:
     """Real HTTP round trips through three shaped links (one with the bandwidth-delay product
     below TCP's initial window, two above), 1 / 10 / 104-packet requests, fresh and reused
-    connections, cubic and BBR: median within 10% and p95 within 15% of the simulation (or what
-    the number of requests can resolve, if wider; BBR's p95 not held: see checked_percentiles)."""
+    connections, cubic and BBR: median and p95 (BBR's PROBE_RTT included) within 10% and 15% of
+    the simulation, or what the number of requests can resolve, if wider."""
     require_real_link()
     before = namespaces()
 
@@ -153,8 +159,10 @@ def test_real_tcp_matches_the_simulation(tiny_model: dict) -> None:
         name, scale = profile
         return linkcheck.measure_cases(name, tiny_model["path"], cases(), scale=scale)
 
-    with ThreadPoolExecutor(len(PROFILES)) as pool:
-        measured = list(pool.map(run, PROFILES))
+    # One link at a time: run side by side on two cores, the three apparatuses (each a delay daemon,
+    # a client and a server in Python) slowed each other's packets now and then, and the bulky
+    # reused cases' p95 came out 1.3-1.7x the model's in 5 of 7 runs (1.0 when run alone).
+    measured = [run(profile) for profile in PROFILES]
     failures = []
     for result in measured:
         result.summary()  # shown with -s: measured vs simulated per case
@@ -164,7 +172,7 @@ def test_real_tcp_matches_the_simulation(tiny_model: dict) -> None:
               f"(initial window {network.INITIAL_WINDOW})")
         for r in result.results:
             assert r.measured_ms.size == r.case.n
-            for q in checked_percentiles(r.case):
+            for q in BOUNDS:
                 tolerance, head_start = tolerance_for(r, q), apparatus_head_start(r)
                 ratio = r.ratio(f"p{q}_ms")
                 shown = f"{ln.name} {r.case.label}: p{q} measured/simulated {ratio:.3f}"
@@ -172,7 +180,7 @@ def test_real_tcp_matches_the_simulation(tiny_model: dict) -> None:
                 if not 1 - tolerance - head_start <= ratio <= 1 + tolerance:
                     failures.append(shown)
     chance = 1 - np.prod([1 - r.sampling_miss_chance(q, tolerance_for(r, q)) for m in measured
-                          for r in m.results for q in checked_percentiles(r.case)])
+                          for r in m.results for q in BOUNDS])
     print(f"chance that sampling alone fails a perfect model here: {chance:.2%}")
     bdps = [r.link.uplink_mbps * 1e3 / 8 * r.link.rtt_median_ms / network.MSS_BYTES for r in measured]
     assert min(bdps) < network.INITIAL_WINDOW < max(bdps)

@@ -203,6 +203,84 @@ def test_round_trip_reused_connection_depends_on_congestion_control() -> None:
     assert fresh["upload_ms"] == pytest.approx(cubic["upload_ms"])  # a new connection starts small either way
 
 
+@given(payload=st.integers(0, 3_000_000), mbps=st.floats(0.05, 1000), rtt=st.floats(0.1, 2000),
+       enter=st.floats(0, 5000))
+@settings(max_examples=60, deadline=None)
+def test_probe_rtt_never_makes_a_transfer_faster(payload: int, mbps: float, rtt: float, enter: float) -> None:
+    """A transfer that meets PROBE_RTT takes at least its open-window time, and at most that plus
+    one round trip to drain, the 200 ms hold and the round that ends it."""
+    open_ms = network.transfer_ms(payload, mbps, rtt, initial_window=math.inf)
+    probed = network.probe_rtt_transfer_ms(payload, mbps, rtt, enter_ms=enter)
+    four_segments = network.serialization_ms(4 * network.MSS_BYTES, mbps)
+    longest = open_ms + rtt + network.BBR_PROBE_RTT_MS + max(rtt, four_segments)
+    assert open_ms - 1e-6 * max(1.0, open_ms) <= probed <= longest + 1e-6 * max(1.0, open_ms)
+
+
+def test_probe_rtt_holds_a_bulky_upload_not_a_short_one() -> None:
+    """104 segments at 14.56 Mbit/s, RTT 20 ms, wait about 180 ms more; 2 segments are on the wire
+    before the first acknowledgement and do not wait."""
+    bulky_open = network.transfer_ms(150_000, 14.56, 20, initial_window=math.inf)
+    bulky = network.probe_rtt_transfer_ms(150_000, 14.56, 20)
+    assert network.BBR_PROBE_RTT_MS - 40 < bulky - bulky_open < network.BBR_PROBE_RTT_MS
+    short = network.transfer_ms(2_000, 14.56, 20, initial_window=math.inf)
+    assert network.probe_rtt_transfer_ms(2_000, 14.56, 20) == pytest.approx(short)
+
+
+def test_probe_rtt_not_met_after_an_idle_of_ten_seconds() -> None:
+    """Requests more than 10 s apart never meet PROBE_RTT: the first acknowledgement after each
+    idle refreshes the expired minimum instead (Linux's idle_restart)."""
+    starts = np.cumsum(np.random.default_rng(0).uniform(10_001, 60_000, size=2_000))
+    rtts = network.link("starlink").sample_rtt(starts.size, np.random.default_rng(1))
+    assert not np.isfinite(network.probe_rtt_entry_ms(starts, 5_000.0, rtts)).any()
+
+
+def test_probe_rtt_once_per_ten_seconds_while_sending() -> None:
+    """A connection that never stops sending, with no new minimum RTT, probes about once per
+    10 s plus the 200 ms probe; requests 1 s apart that take 100 ms to send meet none."""
+    starts = np.arange(3_000) * 100.0  # 300 s of back-to-back 100 ms transfers
+    rising = 20.0 + 1e-3 * np.arange(starts.size)  # every round trip above the first: no new minimum
+    busy = network.probe_rtt_entry_ms(starts, 100.0, rising)
+    period = network.BBR_MIN_RTT_WINDOW_MS + network.BBR_PROBE_RTT_MS
+    assert np.isfinite(busy).sum() == pytest.approx(starts[-1] / period, abs=1)
+    apart = network.probe_rtt_entry_ms(starts * 10, 100.0, rising)
+    assert not np.isfinite(apart).any()
+
+
+def test_probe_rtt_share_grows_with_the_time_spent_sending() -> None:
+    """Requests closer than 10 s meet PROBE_RTT only when the filter expires while one is sent: at
+    most one per 10 s, and more of them the longer each takes to send."""
+    rng = np.random.default_rng(2)
+    starts = np.cumsum(rng.exponential(1_500.0, size=20_000))
+    rtts = network.link("5g-mec").sample_rtt(starts.size, rng)
+    shares = [np.isfinite(network.probe_rtt_entry_ms(starts, send, rtts)).mean() for send in (50.0, 500.0)]
+    assert 0 < shares[0] < shares[1] <= 1_500.0 / network.BBR_MIN_RTT_WINDOW_MS
+    assert shares[1] < 500.0 / network.BBR_MIN_RTT_WINDOW_MS  # new minima put some expiries off
+
+
+def test_probe_rtt_slows_a_few_bbr_uploads_only() -> None:
+    """simulate_cloud, BBR on a reused connection: a bulky upload sometimes meets PROBE_RTT (about
+    200 ms slower), a short one never waits for it; a new connection is the same with cubic or BBR."""
+    ln = network.link("5g-mec").with_(loss=0.0, availability=1.0, outage_mean_s=0.0)
+    kw = dict(server_ms=1.0, service_cv=0.0, request_rate=0.7, connection="reused", n=20_000, seed=3)
+    bbr = network.simulate_cloud(ln, 150_000, congestion_control="bbr", **kw).latency_ms
+    slow = np.mean(bbr > np.median(bbr) + network.BBR_PROBE_RTT_MS - 50)
+    assert 0.001 < slow < 0.02
+    short = network.simulate_cloud(ln, 2_000, congestion_control="bbr", **kw)
+    assert short.components_ms["upload_ms"] == pytest.approx(network.serialization_ms(2_000, ln.uplink_mbps))
+    for conn in ("new-tcp", "new-tls"):
+        new = {cc: network.simulate_cloud(ln, 150_000, congestion_control=cc, **{**kw, "connection": conn})
+               for cc in network.CONGESTION_CONTROLS}
+        np.testing.assert_array_equal(new["bbr"].latency_ms, new["cubic"].latency_ms)
+
+
+def test_probe_rtt_entry_refuses_bad_times() -> None:
+    """Unsorted or non-finite start times, and a round trip of 0, are refused by name."""
+    with pytest.raises(ValueError, match="start_ms"):
+        network.probe_rtt_entry_ms([5.0, 1.0], 10.0, [20.0, 20.0])
+    with pytest.raises(ValueError, match="rtt_ms"):
+        network.probe_rtt_entry_ms([1.0, 5.0], 10.0, [20.0, 0.0])
+
+
 def test_slow_start_adds_round_trips_for_big_uploads() -> None:
     """A 1 MB upload on a fast link waits extra RTTs while TCP's window opens."""
     ln = network.link("fixed-broadband").with_(uplink_mbps=1000)

@@ -5,6 +5,8 @@ The apparatus itself (the server's Python, the kernel stacks, the delay daemon's
 time a real server would spend too: :func:`measure_cases` measures it first, at a known constant
 delay and no rate limit, and the simulation counts it as the server's time. Everything else in
 the simulated round trips comes from the link profile and the model in :mod:`edgelab.network`.
+The simulated requests come at the client's own pace where that matters, BBR on a reused
+connection (:func:`request_rate`), and long after each other otherwise.
 """
 
 from __future__ import annotations
@@ -159,10 +161,27 @@ def idle_ms(link: Link) -> float:
     return 6 * link.rto_ms
 
 
+def request_rate(link: Link, case: Case, request_bytes: int, response_bytes: int, baseline_ms: float,
+                 pause_ms: float) -> float:
+    """Requests per second the simulation of ``case`` assumes. BBR on a reused connection: the
+    client's own pace, one request per pause plus a typical round trip (:func:`network.round_trip`),
+    since how many requests meet BBR's PROBE_RTT depends on it (see
+    :func:`network.probe_rtt_entry_ms`). Otherwise
+    :data:`IDLE_REQUEST_RATE`: a request's window depends only on whether the idle before it
+    exceeded the retransmission time-out (cubic), or on nothing (a new connection)."""
+    connection = CONNECTIONS[case.connection]
+    if connection != "reused" or case.congestion_control != "bbr":
+        return IDLE_REQUEST_RATE
+    typical = network.round_trip(link, request_bytes, response_bytes, server_ms=baseline_ms,
+                                 connection=connection, congestion_control=case.congestion_control)
+    return 1000.0 / (pause_ms + typical["total_ms"])
+
+
 def _simulate(link: Link, case: Case, request_bytes: int, response_bytes: int, baseline_ms: float,
-              seed: int) -> PathResult:
+              pause_ms: float, seed: int) -> PathResult:
+    rate = request_rate(link, case, request_bytes, response_bytes, baseline_ms, pause_ms)
     return network.simulate_cloud(link, request_bytes, response_bytes, server_ms=baseline_ms, service_cv=0.0,
-                                  request_rate=IDLE_REQUEST_RATE, connection=CONNECTIONS[case.connection],
+                                  request_rate=rate, connection=CONNECTIONS[case.connection],
                                   congestion_control=case.congestion_control, n=SIMULATED_REQUESTS, seed=seed,
                                   label=f"simulated {link.name}")
 
@@ -193,11 +212,13 @@ def measure_cases(link: Union[str, Link], model_path: Union[str, Path], cases: S
             for i, case in mine:
                 expected_s = case.n * (idle_ms(ln) + 4 * ln.rtt_p95_ms + 200) / 1000 + 30
                 pause = idle_ms(ln) if case.idle_ms is None else case.idle_ms
+                if case.connection != "reused":
+                    pause = 0.0
                 timings = bed.round_trips(case.n, case.payload_bytes, case.response_bytes,
-                                          connection=case.connection,
-                                          idle_ms=pause if case.connection == "reused" else 0.0,
+                                          connection=case.connection, idle_ms=pause,
                                           deadline_s=max(60.0, 3 * expected_s))
-                simulated = _simulate(ln, case, timings.request_bytes, timings.response_bytes, baseline, seed)
+                simulated = _simulate(ln, case, timings.request_bytes, timings.response_bytes, baseline,
+                                      pause, seed)
                 results[i] = CaseResult(case, ln, np.asarray(timings.round_trips_ms), simulated, baseline,
                                         timings.request_bytes, timings.response_bytes)
     return LinkMeasurement(ln, [results[i] for i in range(len(cases))])
